@@ -1,0 +1,234 @@
+"""`ozd`: initialize, migrate and serve an oz server."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import click
+
+from oz import __version__
+from oz.config import ConfigError, Settings
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    import os
+
+    environ = dict(os.environ)
+    if data_dir is not None:
+        environ["OZ_DATA_DIR"] = str(data_dir)
+    try:
+        return Settings.from_env(environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (default: $OZ_DATA_DIR, else ~/.local/share/ozd).",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="ozd")
+def cli() -> None:
+    """The oz server: API keys, authentication and attributed agent runs."""
+
+
+@cli.command()
+@data_dir_option
+@click.option(
+    "--owner-email",
+    default="owner@localhost",
+    show_default=True,
+    help="Email of the first user, who owns the first team.",
+)
+@click.option("--team-name", default="My team", show_default=True, help="Name of the first team.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def init(data_dir: Path | None, owner_email: str, team_name: str, as_json: bool) -> None:
+    """Create the data directory, database, owner, team and a first personal key.
+
+    Running it again changes nothing and prints no key.
+    """
+    from oz.bootstrap import initialize
+    from oz.errors import OzError
+
+    settings = _settings(data_dir)
+    try:
+        result = initialize(settings, owner_email, team_name)
+    except (ConfigError, OzError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "data_dir": str(result.data_dir),
+                    "created": result.created,
+                    "owner": {"uid": result.owner_uid, "email": result.owner_email},
+                    "team_uid": result.team_uid,
+                    "default_agent_uid": result.default_agent_uid,
+                    "raw_api_key": result.raw_key,
+                }
+            )
+        )
+        return
+    if not result.created:
+        click.echo(
+            f"{result.data_dir} is already initialized (owner {result.owner_email});"
+            " nothing changed."
+        )
+        return
+    click.echo(f"Initialized {result.data_dir}")
+    click.echo(f"Owner: {result.owner_email}  Team: {result.team_uid}")
+    click.echo("\nFirst personal API key (shown once, store it in a secret manager):\n")
+    click.echo(f"    {result.raw_key}\n")
+    click.echo("Use it with:  export WARP_API_KEY=<the key>")
+
+
+@cli.command()
+@data_dir_option
+def migrate(data_dir: Path | None) -> None:
+    """Upgrade the database schema to the newest version."""
+    from oz.db.engine import Database
+    from oz.db.engine import migrate as run_migrations
+
+    settings = _settings(data_dir)
+    database = Database(settings.database_url)
+    try:
+        run_migrations(database)
+    finally:
+        database.dispose()
+    click.echo("Database schema is up to date.")
+
+
+@cli.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--port-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the port actually bound to this file once listening.",
+)
+@click.option("--no-worker", is_flag=True, help="Do not run the embedded worker.")
+def serve(
+    data_dir: Path | None, host: str, port: int, port_file: Path | None, no_worker: bool
+) -> None:
+    """Serve the REST API and run the embedded worker."""
+    import uvicorn
+
+    from oz import logs
+    from oz.db.engine import Database
+    from oz.db.engine import migrate as run_migrations
+    from oz.server.app import build_state, create_app
+
+    settings = _settings(data_dir)
+    logs.configure(settings.log_format, settings.log_level)
+    try:
+        state = build_state(settings, start_worker=False if no_worker else None)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if settings.is_sqlite:
+        run_migrations(Database(settings.database_url))
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    bound_port = sock.getsockname()[1]
+    if port_file is not None:
+        port_file.write_text(f"{bound_port}\n")
+
+    config = uvicorn.Config(
+        create_app(state), log_config=None, access_log=False, timeout_graceful_shutdown=10
+    )
+    server = uvicorn.Server(config)
+    click.echo(f"ozd listening on http://{host}:{bound_port}", err=True)
+    server.run(sockets=[sock])
+
+
+@cli.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@data_dir_option
+@click.argument("email")
+@click.option("--team", "team_uid", required=True, help="Team uid to add the user to.")
+@click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
+@click.option("--with-key", is_flag=True, help="Also create a personal key and print it once.")
+def user_add(data_dir: Path | None, email: str, team_uid: str, role: str, with_key: bool) -> None:
+    """Add a user to a team."""
+    from oz.apikeys.service import create_key
+    from oz.db.engine import Database
+    from oz.db.models import Team
+    from oz.errors import OzError
+    from oz.identity.teams import add_member, create_user
+    from oz.principal import Principal
+
+    settings = _settings(data_dir)
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            if session.get(Team, team_uid) is None:
+                raise click.ClickException(f"team {team_uid!r} not found")
+            new_user = create_user(session, email)
+            add_member(session, team_uid, new_user, role)
+            click.echo(json.dumps({"uid": new_user.uid, "email": new_user.email, "role": role}))
+            if with_key:
+                principal = Principal("user", new_user.uid, new_user.display_name, new_user.email)
+                _, raw = create_key(
+                    session, settings.read_secret(), principal, "ozd user add", expires_in="never"
+                )
+                click.echo(raw.value)
+    except (OzError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+
+
+@user.command("delete")
+@data_dir_option
+@click.argument("email")
+def user_delete(data_dir: Path | None, email: str) -> None:
+    """Delete a user; their personal keys stop working at once."""
+    from oz.auth import revocations
+    from oz.db.engine import Database
+    from oz.errors import OzError
+    from oz.identity.teams import delete_user, find_user_by_email
+
+    settings = _settings(data_dir)
+    revocations.use_marker(settings.data_dir)
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            found = find_user_by_email(session, email)
+            if found is None:
+                raise click.ClickException(f"no user with email {email!r}")
+            delete_user(session, found.uid)
+    except OzError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        database.dispose()
+    click.echo(f"Deleted {email}; their personal keys no longer work.")
+
+
+def main() -> None:
+    cli(prog_name="ozd")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Server settings, read once from `OZ_*` environment variables and the data directory.
+
+Every variable is validated at start; a bad value raises `ConfigError` naming the
+variable and the values it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from oz.harness.runner import HarnessSpec, spec_from_env
+
+SECRET_FILE = "server-secret"
+DATABASE_FILE = "oz.db"
+SECRET_BYTES = 32
+
+
+class ConfigError(ValueError):
+    """An `OZ_*` variable or the data directory is invalid."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated server settings. `repr` never shows the secret."""
+
+    data_dir: Path
+    database_url: str
+    log_format: str = "text"
+    log_level: str = "INFO"
+    harness: HarnessSpec = field(default_factory=HarnessSpec)
+    # Directory the embedded worker runs agents in; None gives each run a new empty one.
+    worker_dir: Path | None = None
+    worker_enabled: bool = True
+    worker_concurrency: int = 2
+    run_timeout_seconds: float = 3600.0
+    auth_cache_seconds: float = 60.0
+    secret_override: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("OZ_DATA_DIR") or default_data_dir()).expanduser()
+        database_url = env.get("OZ_DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
+        if not database_url.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ConfigError(
+                "OZ_DATABASE_URL must start with 'sqlite:///' or 'postgresql+psycopg://',"
+                f" got {redact_url(database_url)!r}"
+            )
+
+        try:
+            harness = spec_from_env(env)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        worker_dir = env.get("OZ_WORKER_DIR")
+        if worker_dir is not None and not Path(worker_dir).is_dir():
+            raise ConfigError(f"OZ_WORKER_DIR {worker_dir!r} is not an existing directory")
+
+        secret = env.get("OZ_SECRET")
+        if secret is not None and len(secret) < 32:
+            raise ConfigError(
+                "OZ_SECRET must be at least 32 characters; leave it unset to use"
+                " the secret file in the data directory"
+            )
+
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            log_format=_choice(env, "OZ_LOG_FORMAT", ("text", "json"), "text"),
+            log_level=_choice(env, "OZ_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            harness=harness,
+            worker_dir=Path(worker_dir) if worker_dir else None,
+            worker_enabled=_boolean(env, "OZ_WORKER", default=True),
+            worker_concurrency=int(_number(env, "OZ_WORKER_CONCURRENCY", 2, 1, 64)),
+            run_timeout_seconds=_number(env, "OZ_RUN_TIMEOUT", 3600, 1, 7 * 24 * 3600),
+            auth_cache_seconds=_number(env, "OZ_AUTH_CACHE_SECONDS", 60, 0, 3600),
+            secret_override=secret.encode() if secret is not None else None,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def read_secret(self) -> bytes:
+        """Return the server secret from `OZ_SECRET` or the data directory's secret file."""
+        if self.secret_override is not None:
+            return self.secret_override
+
+        path = self.data_dir / SECRET_FILE
+        try:
+            secret = path.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no server secret at {path}: run `ozd init` or set OZ_DATA_DIR"
+                " to an initialized data directory"
+            ) from None
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"{path} must be readable by its owner only: chmod 600 {path}")
+        if len(secret) < SECRET_BYTES:
+            raise ConfigError(f"{path} holds fewer than {SECRET_BYTES} bytes: it is damaged")
+        return secret
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ozd"
+
+
+def redact_url(url: str) -> str:
+    """Return `url` with any password replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, default)
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _boolean(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    value = env.get(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off (1/0, true/false), got {value!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    value = env.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+    return number

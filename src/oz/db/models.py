@@ -1,0 +1,148 @@
+"""Tables of users, teams, cloud agents, API keys and runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from oz.clock import utcnow
+from oz.db.types import UTCDateTime
+from oz.uids import new_uid
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        # Exactly one owner per team: at most one here, at least one by the service.
+        Index(
+            "uq_memberships_team_owner",
+            "team_uid",
+            unique=True,
+            sqlite_where=text("role = 'owner'"),
+            postgresql_where=text("role = 'owner'"),
+        ),
+    )
+
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"), primary_key=True)
+    user_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CloudAgent(Base):
+    __tablename__ = "cloud_agents"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Fields the Oz API carries for an agent that oz stores but does not act on yet
+    # (skills, secrets, memory, default_runner_uid, ...).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiKey(Base):
+    """An API key. Only its digest and display suffix are stored, never the key."""
+
+    __tablename__ = "api_keys"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    name: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(16))  # "personal" or "agent"
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    suffix: Mapped[str] = mapped_column(String(4))
+    creator_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"), index=True)
+    agent_uid: Mapped[str | None] = mapped_column(
+        ForeignKey("cloud_agents.uid"), index=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_team_uid_updated_at", "team_uid", "updated_at"),
+        Index("ix_runs_state_created_at", "state", "created_at"),
+    )
+
+    uid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"))
+    title: Mapped[str] = mapped_column(String(400))
+    prompt: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32))
+    execution_location: Mapped[str] = mapped_column(String(16))
+    creator_type: Mapped[str] = mapped_column(String(16))  # "user" or "service_account"
+    creator_name: Mapped[str] = mapped_column(String(200))
+    creator_user_uid: Mapped[str | None] = mapped_column(ForeignKey("users.uid"), default=None)
+    creator_agent_uid: Mapped[str | None] = mapped_column(
+        ForeignKey("cloud_agents.uid"), default=None
+    )
+    api_key_uid: Mapped[str | None] = mapped_column(ForeignKey("api_keys.uid"), default=None)
+    scope_type: Mapped[str] = mapped_column(String(8))  # "User" or "Team"
+    scope_uid: Mapped[str] = mapped_column(String(32))
+    agent_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    worker_host: Mapped[str | None] = mapped_column(String(200), default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    status_message: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    output: Mapped[str | None] = mapped_column(Text, default=None)
+    inference_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    compute_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)

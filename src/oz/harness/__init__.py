@@ -1,0 +1,1 @@
+"""Agent harnesses that oz can run without a language model."""

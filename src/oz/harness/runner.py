@@ -1,0 +1,169 @@
+"""Run an agent harness as a child process, with cancellation and a time limit.
+
+Two harnesses exist:
+
+- `builtin`: oz's offline repository report (`python -m oz.harness.builtin`);
+- `command`: any agent program. It receives the prompt in the `OZ_PROMPT` environment
+  variable and on standard input, and `{prompt}` in its arguments is replaced by the
+  prompt. Exit status 0 ends the run SUCCEEDED; any other status or a signal ends it
+  ERROR with `agent_process_failed`.
+
+The child never inherits oz's own credentials (`WARP_API_KEY`, `OZ_SECRET`,
+`OZ_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+WITHHELD_VARIABLES = ("WARP_API_KEY", "OZ_SECRET", "OZ_DATABASE_URL")
+POLL_SECONDS = 0.25
+KILL_GRACE_SECONDS = 3.0
+STDERR_TAIL_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class HarnessSpec:
+    """Which harness runs an agent: `builtin`, or `command` with its argument list."""
+
+    kind: str = "builtin"
+    command: tuple[str, ...] = ()
+
+    def argv(self, prompt: str) -> list[str]:
+        if self.kind == "builtin":
+            return [sys.executable, "-m", "oz.harness.builtin"]
+        return [part.replace("{prompt}", prompt) for part in self.command]
+
+
+@dataclass(frozen=True)
+class HarnessOutcome:
+    """How a harness process ended, as run state and status message."""
+
+    state: str
+    status_message: dict[str, Any]
+    output: str
+    seconds: float
+
+
+def run_harness(
+    spec: HarnessSpec,
+    prompt: str,
+    workdir: Path,
+    *,
+    timeout_seconds: float,
+    should_cancel: Callable[[], bool] = lambda: False,
+    extra_env: Mapping[str, str] | None = None,
+) -> HarnessOutcome:
+    """Run the harness in `workdir` until it exits, is cancelled or times out."""
+    env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
+    env.update(extra_env or {})
+    env["OZ_PROMPT"] = prompt
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            spec.argv(prompt),
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return _failed(
+            f"could not start the agent program {spec.argv(prompt)[0]!r}: {exc}", "", started
+        )
+
+    stdout, stderr, reason = _wait(process, prompt, timeout_seconds, should_cancel)
+    seconds = time.monotonic() - started
+    if reason == "cancelled":
+        return HarnessOutcome("CANCELLED", {"message": "Cancelled while running"}, stdout, seconds)
+    if reason == "timeout":
+        return _failed(f"the agent did not finish within {timeout_seconds:g} s", stdout, started)
+    if process.returncode == 0:
+        return HarnessOutcome("SUCCEEDED", {"message": "Agent finished"}, stdout, seconds)
+    return _failed(
+        _describe_exit(process.returncode, stderr), _with_stderr(stdout, stderr), started
+    )
+
+
+def _wait(
+    process: subprocess.Popen[str],
+    prompt: str,
+    timeout_seconds: float,
+    should_cancel: Callable[[], bool],
+) -> tuple[str, str, str | None]:
+    deadline = time.monotonic() + timeout_seconds
+    stdin: str | None = prompt
+    while True:
+        try:
+            stdout, stderr = process.communicate(input=stdin, timeout=POLL_SECONDS)
+            return stdout, stderr, None
+        except subprocess.TimeoutExpired:
+            # communicate() may be called again after a timeout without losing output;
+            # the input was already sent by the first call.
+            stdin = None
+        if should_cancel():
+            return (*_stop(process), "cancelled")
+        if time.monotonic() > deadline:
+            return (*_stop(process), "timeout")
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Terminate the harness's process group, then kill it after a grace period."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            return process.communicate(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    return "", ""
+
+
+def _describe_exit(returncode: int, stderr: str) -> str:
+    if returncode < 0:
+        reason = f"the agent process was killed by signal {signal.Signals(-returncode).name}"
+    else:
+        reason = f"the agent process exited with status {returncode}"
+    last_line = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
+    return f"{reason}: {last_line.strip()}" if last_line else reason
+
+
+def _with_stderr(stdout: str, stderr: str) -> str:
+    if not stderr.strip():
+        return stdout
+    return f"{stdout}\n--- stderr ---\n{stderr[-STDERR_TAIL_CHARS:]}"
+
+
+def _failed(message: str, output: str, started: float) -> HarnessOutcome:
+    return HarnessOutcome(
+        "ERROR",
+        {"message": message, "error_code": "agent_process_failed", "retryable": False},
+        output,
+        time.monotonic() - started,
+    )
+
+
+def spec_from_env(environ: Mapping[str, str], default: Sequence[str] = ()) -> HarnessSpec:
+    """Read `OZ_HARNESS` and `OZ_HARNESS_COMMAND`; raise ValueError naming a bad one."""
+    import shlex
+
+    kind = environ.get("OZ_HARNESS", "builtin")
+    if kind not in ("builtin", "command"):
+        raise ValueError(f"OZ_HARNESS must be builtin or command, got {kind!r}")
+    command = tuple(shlex.split(environ.get("OZ_HARNESS_COMMAND", ""))) or tuple(default)
+    if kind == "command" and not command:
+        raise ValueError("OZ_HARNESS_COMMAND is required when OZ_HARNESS=command")
+    return HarnessSpec(kind, command)

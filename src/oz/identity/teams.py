@@ -1,0 +1,134 @@
+"""Users, teams and memberships."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from oz.auth.revocations import announce_after_commit
+from oz.clock import utcnow
+from oz.db.models import ApiKey, CloudAgent, Membership, Team, User
+from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
+from oz.principal import Principal
+
+ROLES = ("owner", "admin", "member")
+DEFAULT_AGENT_NAME = "Default Service Account"
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(
+        select(User).where(User.email == normalize_email(email), User.deleted_at.is_(None))
+    )
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    local, at, domain = value.partition("@")
+    if not (local and at and domain) or any(char.isspace() for char in value):
+        raise InvalidRequest(f"email {email!r} is not an email address", field="email")
+    return value
+
+
+def create_user(session: Session, email: str, display_name: str | None = None) -> User:
+    address = normalize_email(email)
+    if session.scalar(select(User.uid).where(User.email == address)) is not None:
+        raise InvalidRequest(f"a user with email {address!r} already exists", field="email")
+
+    user = User(email=address, display_name=(display_name or address.split("@")[0]).strip())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_team(session: Session, name: str, owner: User) -> Team:
+    """Create a team owned by `owner`, with its default cloud agent."""
+    team = Team(name=name.strip() or "Team")
+    session.add(team)
+    session.flush()
+    session.add(Membership(team_uid=team.uid, user_uid=owner.uid, role="owner"))
+    session.add(CloudAgent(team_uid=team.uid, name=DEFAULT_AGENT_NAME, is_default=True))
+    session.flush()
+    return team
+
+
+def add_member(session: Session, team_uid: str, user: User, role: str) -> Membership:
+    if role not in ("admin", "member"):
+        raise InvalidRequest(
+            f"role {role!r} is not valid: use admin or member; ownership is transferred",
+            field="role",
+        )
+    membership = Membership(team_uid=team_uid, user_uid=user.uid, role=role)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def teams_of(session: Session, user_uid: str) -> list[Team]:
+    """Return the user's teams, oldest membership first."""
+    return list(
+        session.scalars(
+            select(Team)
+            .join(Membership, Membership.team_uid == Team.uid)
+            .where(Membership.user_uid == user_uid)
+            .order_by(Membership.created_at, Team.uid)
+        )
+    )
+
+
+def team_uids_of(session: Session, principal: Principal) -> list[str]:
+    """Return the teams whose resources the principal may see."""
+    if principal.type == "service_account":
+        return [principal.team_uid] if principal.team_uid else []
+    return [team.uid for team in teams_of(session, principal.uid)]
+
+
+def require_team(session: Session, principal: Principal, team_uid: str | None) -> str:
+    """Return `team_uid`, or the principal's first team, checking that it may act there."""
+    allowed = team_uids_of(session, principal)
+    if team_uid is None:
+        if not allowed:
+            raise NotAuthorized("the caller belongs to no team")
+        return allowed[0]
+    if team_uid not in allowed:
+        raise ResourceNotFound(f"team {team_uid!r} not found", field="team")
+    return team_uid
+
+
+def role_in(session: Session, team_uid: str, user_uid: str) -> str | None:
+    return session.scalar(
+        select(Membership.role).where(
+            Membership.team_uid == team_uid, Membership.user_uid == user_uid
+        )
+    )
+
+
+def delete_user(session: Session, user_uid: str) -> None:
+    """Delete a user and invalidate every personal key they created.
+
+    A team owner must transfer ownership first. Agent keys they created stay valid:
+    they act as their team's cloud agent, not as the user.
+    """
+    user = session.get(User, user_uid)
+    if user is None or user.deleted_at is not None:
+        raise ResourceNotFound(f"user {user_uid!r} not found")
+    owned = session.scalar(
+        select(Membership.team_uid).where(
+            Membership.user_uid == user_uid, Membership.role == "owner"
+        )
+    )
+    if owned is not None:
+        raise InvalidRequest(
+            f"user {user.email} owns team {owned}: transfer ownership before deleting the user"
+        )
+
+    now = utcnow()
+    user.deleted_at = now
+    user.email = f"deleted-{user.uid}@invalid"
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.creator_uid == user_uid, ApiKey.kind == "personal")
+        .where(ApiKey.deleted_at.is_(None))
+        .values(deleted_at=now)
+    )
+    session.query(Membership).filter(Membership.user_uid == user_uid).delete()
+    announce_after_commit(session)

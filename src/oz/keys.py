@@ -1,0 +1,112 @@
+"""The API key format: generate, checksum, parse, digest and mask.
+
+A key reads `wk-<random><checksum>`:
+
+- `wk-` is the fixed prefix of every Oz key;
+- `<random>` is 31 base62 characters from the operating system's CSPRNG (about 184 bits);
+- `<checksum>` is the CRC32 of everything before it, in 6 base62 characters, so a
+  mistyped or truncated key is recognised without contacting the server.
+
+Only the HMAC-SHA256 digest of a key under the server secret and its last four
+characters are ever stored. This module is the only code that handles raw keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import zlib
+from dataclasses import dataclass, field
+
+from oz.uids import BASE62_ALPHABET
+
+PREFIX = "wk-"
+RANDOM_LENGTH = 31
+CHECKSUM_LENGTH = 6
+KEY_LENGTH = len(PREFIX) + RANDOM_LENGTH + CHECKSUM_LENGTH
+SUFFIX_LENGTH = 4
+
+_BASE62_INDEX = {char: index for index, char in enumerate(BASE62_ALPHABET)}
+
+
+class KeyFormatError(ValueError):
+    """A string is not a well-formed API key."""
+
+
+class MissingPrefixError(KeyFormatError):
+    """A key does not start with `wk-`: it is invalid or from an older format."""
+
+
+class ChecksumMismatchError(KeyFormatError):
+    """A key's checksum does not match: it was mistyped or truncated."""
+
+
+@dataclass(frozen=True)
+class RawKey:
+    """A raw API key. Its `repr` and `str` never show the secret."""
+
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return mask(self.value)
+
+    @property
+    def suffix(self) -> str:
+        return self.value[-SUFFIX_LENGTH:]
+
+
+def _encode_base62(number: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        number, remainder = divmod(number, 62)
+        chars.append(BASE62_ALPHABET[remainder])
+    return "".join(reversed(chars))
+
+
+def checksum(body: str) -> str:
+    """Return the 6-character base62 CRC32 of `body`."""
+    return _encode_base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate() -> RawKey:
+    """Return a new random key with a valid checksum."""
+    random_part = "".join(secrets.choice(BASE62_ALPHABET) for _ in range(RANDOM_LENGTH))
+    body = PREFIX + random_part
+    return RawKey(body + checksum(body))
+
+
+def parse(text: str) -> RawKey:
+    """Check the shape and checksum of `text`, with surrounding whitespace stripped.
+
+    Raises `MissingPrefixError`, or `KeyFormatError` (of which `ChecksumMismatchError`
+    is the case of a well-shaped key whose checksum is wrong). No message contains the key.
+    """
+    value = text.strip()
+    if not value.startswith(PREFIX):
+        raise MissingPrefixError(
+            "the API key does not start with 'wk-': it is invalid or from an older format"
+        )
+
+    if len(value) != KEY_LENGTH or any(char not in _BASE62_INDEX for char in value[3:]):
+        raise ChecksumMismatchError(
+            f"the API key is not {KEY_LENGTH} characters of 'wk-' and letters or digits:"
+            " it looks mistyped or truncated"
+        )
+
+    body, given = value[:-CHECKSUM_LENGTH], value[-CHECKSUM_LENGTH:]
+    if not hmac.compare_digest(checksum(body), given):
+        raise ChecksumMismatchError(
+            "the API key's checksum does not match: it looks mistyped or truncated"
+        )
+    return RawKey(value)
+
+
+def digest(key: RawKey, secret: bytes) -> str:
+    """Return the hex HMAC-SHA256 of the key under the server secret."""
+    return hmac.new(secret, key.value.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def mask(value_or_suffix: str) -> str:
+    """Return the display form `wk-**abcd` of a key or of its stored suffix."""
+    return f"{PREFIX}**{value_or_suffix[-SUFFIX_LENGTH:]}"

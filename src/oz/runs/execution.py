@@ -1,0 +1,126 @@
+"""The executor's side of a run: claim, start, report and finish.
+
+Workers claim queued runs with a conditional update, so two workers never claim the
+same run. A local run is executed by the `oz` process that created it, which reports
+its end with the same key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from oz.clock import utcnow
+from oz.db.models import Run
+from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
+from oz.principal import Principal
+from oz.runs import states
+from oz.runs.service import finish_run, get_run
+
+OUTPUT_MAX_CHARS = 1_000_000
+CLAIM_CANDIDATES = 5
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How an executor says a run ended."""
+
+    state: str
+    status_message: dict[str, Any] | None = None
+    output: str | None = None
+    inference_cost: float = 0.0
+    compute_cost: float = 0.0
+
+
+def claim_next(session: Session, worker_id: str) -> Run | None:
+    """Claim the oldest queued run this worker may take, or return None."""
+    candidates = session.scalars(
+        select(Run.uid)
+        .where(Run.state == states.QUEUED)
+        .where(or_(Run.worker_host.is_(None), Run.worker_host == worker_id))
+        .order_by(Run.created_at, Run.uid)
+        .limit(CLAIM_CANDIDATES)
+    ).all()
+    for uid in candidates:
+        claimed = session.execute(
+            update(Run)
+            .where(Run.uid == uid, Run.state == states.QUEUED)
+            .values(state=states.CLAIMED, claimed_by=worker_id, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            return session.get(Run, uid, populate_existing=True)
+    return None
+
+
+def mark_started(session: Session, uid: str, worker_id: str) -> bool:
+    """Move a claimed run to INPROGRESS; False if it was cancelled meanwhile."""
+    now = utcnow()
+    started = session.execute(
+        update(Run)
+        .where(Run.uid == uid, Run.state == states.CLAIMED, Run.claimed_by == worker_id)
+        .values(state=states.INPROGRESS, started_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(started.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def current_state(session: Session, uid: str) -> str | None:
+    return session.scalar(select(Run.state).where(Run.uid == uid))
+
+
+def complete(session: Session, uid: str, executor: str, result: RunResult) -> bool:
+    """Record how a run ended; False if it had already ended (cancelled, say)."""
+    run = session.get(Run, uid, with_for_update=True)
+    if run is None:
+        raise ResourceNotFound(f"run {uid!r} not found")
+    if run.claimed_by != executor:
+        raise NotAuthorized(f"run {uid} is executed by another worker")
+    if run.state in states.TERMINAL_STATES:
+        return False
+
+    _validate_result(result)
+    finish_run(run, result.state, result.status_message)
+    if result.output is not None:
+        run.output = _truncate(result.output)
+    run.inference_cost += max(result.inference_cost, 0.0)
+    run.compute_cost += max(result.compute_cost, 0.0)
+    session.flush()
+    return True
+
+
+def report_local(session: Session, principal: Principal, uid: str, result: RunResult) -> Run:
+    """Record the end of a local run, reported by the key that created it."""
+    run = get_run(session, principal, uid)
+    if run.execution_location != states.LOCAL or run.api_key_uid != principal.key_uid:
+        raise NotAuthorized(
+            f"run {uid} is not a local run of this key: only its executor may report it"
+        )
+    if run.state in states.TERMINAL_STATES:
+        raise InvalidRequest(f"run {uid} already ended in state {run.state}")
+    complete(session, uid, f"local:{principal.key_uid}", result)
+    return run
+
+
+def _validate_result(result: RunResult) -> None:
+    if result.state not in states.REPORTED_END_STATES:
+        raise InvalidRequest(
+            f"state must be one of {', '.join(states.REPORTED_END_STATES)}", field="state"
+        )
+    for field in ("inference_cost", "compute_cost"):
+        if getattr(result, field) < 0:
+            raise InvalidRequest(f"request_usage.{field} must not be negative", field=field)
+    message = result.status_message
+    if message is not None and not isinstance(message.get("message"), str):
+        raise InvalidRequest(
+            "status_message.message must be a string", field="status_message.message"
+        )
+
+
+def _truncate(output: str) -> str:
+    if len(output) <= OUTPUT_MAX_CHARS:
+        return output
+    return output[:OUTPUT_MAX_CHARS] + "\n[output truncated]"

@@ -1,0 +1,170 @@
+"""The embedded worker: threads inside `ozd serve` that claim queued runs and run them."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import update
+
+from oz.clock import utcnow
+from oz.db.engine import Database
+from oz.db.models import Run
+from oz.harness.runner import HarnessOutcome, HarnessSpec, run_harness
+from oz.runs import execution, states
+
+logger = logging.getLogger("oz.worker")
+
+IDLE_POLL_SECONDS = 0.5
+CANCEL_CHECK_SECONDS = 1.0
+
+
+def embedded_worker_id() -> str:
+    return f"embedded-{socket.gethostname()}"
+
+
+class EmbeddedWorker:
+    """Claim queued runs and execute them with the configured harness.
+
+    Claims are conditional updates, so any number of workers, embedded or not, never
+    execute one run twice.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        harness: HarnessSpec,
+        *,
+        concurrency: int,
+        timeout_seconds: float,
+        workdir: Path | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.worker_id = worker_id or embedded_worker_id()
+        self._database = database
+        self._harness = harness
+        self._concurrency = concurrency
+        self._timeout_seconds = timeout_seconds
+        self._workdir = workdir
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._recover_abandoned_runs()
+        for index in range(self._concurrency):
+            thread = threading.Thread(target=self._loop, name=f"oz-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        logger.info("worker %s started with %d slots", self.worker_id, self._concurrency)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        logger.info("worker %s stopped", self.worker_id)
+
+    def _recover_abandoned_runs(self) -> None:
+        """End runs this worker held when it last stopped: their harness is gone."""
+        now = utcnow()
+        with self._database.transaction() as session:
+            result = session.execute(
+                update(Run)
+                .where(Run.claimed_by == self.worker_id)
+                .where(Run.state.in_((states.CLAIMED, states.INPROGRESS)))
+                .values(
+                    state=states.ERROR,
+                    status_message={
+                        "message": "the worker restarted while the run was in progress",
+                        "error_code": "internal_error",
+                        "retryable": True,
+                    },
+                    updated_at=now,
+                    ended_at=now,
+                )
+            )
+        count = result.rowcount  # type: ignore[attr-defined]
+        if count:
+            logger.warning("worker %s ended %d runs abandoned by a restart", self.worker_id, count)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:
+                logger.exception("worker %s failed to process a run", self.worker_id)
+                worked = False
+            if not worked:
+                self._stop.wait(IDLE_POLL_SECONDS)
+
+    def run_once(self) -> bool:
+        """Claim and execute one run; return False when none was queued."""
+        with self._database.transaction() as session:
+            run = execution.claim_next(session, self.worker_id)
+            if run is None:
+                return False
+            uid, prompt = run.uid, run.prompt
+        with self._database.transaction() as session:
+            if not execution.mark_started(session, uid, self.worker_id):
+                return True
+        logger.info("worker %s started run %s", self.worker_id, uid)
+
+        outcome = self._execute(uid, prompt)
+        result = execution.RunResult(
+            state=outcome.state,
+            status_message=outcome.status_message,
+            output=outcome.output,
+        )
+        if outcome.state == states.CANCELLED and self._stop.is_set():
+            result = execution.RunResult(
+                state=states.ERROR,
+                status_message={
+                    "message": "the server stopped while the run was in progress",
+                    "error_code": "internal_error",
+                    "retryable": True,
+                },
+                output=outcome.output,
+            )
+        with self._database.transaction() as session:
+            recorded = execution.complete(session, uid, self.worker_id, result)
+        logger.info(
+            "worker %s finished run %s: %s in %.1f s%s",
+            self.worker_id,
+            uid,
+            outcome.state,
+            outcome.seconds,
+            "" if recorded else " (already ended)",
+        )
+        return True
+
+    def _execute(self, uid: str, prompt: str) -> HarnessOutcome:
+        last_check = [time.monotonic()]
+
+        def should_cancel() -> bool:
+            if self._stop.is_set():
+                return True
+            if time.monotonic() - last_check[0] < CANCEL_CHECK_SECONDS:
+                return False
+            last_check[0] = time.monotonic()
+            with self._database.read() as session:
+                return execution.current_state(session, uid) in states.TERMINAL_STATES
+
+        if self._workdir is not None:
+            return run_harness(
+                self._harness,
+                prompt,
+                self._workdir,
+                timeout_seconds=self._timeout_seconds,
+                should_cancel=should_cancel,
+            )
+        with tempfile.TemporaryDirectory(prefix=f"oz-run-{uid[:8]}-") as workdir:
+            return run_harness(
+                self._harness,
+                prompt,
+                Path(workdir),
+                timeout_seconds=self._timeout_seconds,
+                should_cancel=should_cancel,
+            )

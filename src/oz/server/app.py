@@ -1,0 +1,82 @@
+"""The FastAPI application: REST API under /api/v1 and the health check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from oz import __version__
+from oz.auth import revocations
+from oz.auth.last_used import LastUseRecorder
+from oz.auth.verifier import KeyVerifier
+from oz.config import Settings
+from oz.db.engine import Database
+from oz.runs.worker import EmbeddedWorker
+from oz.server import problems
+from oz.server.access_log import AccessLogMiddleware
+from oz.server.api import agents, api_keys, me, runs
+from oz.server.state import ServerState
+
+API_PREFIX = "/api/v1"
+
+
+def build_state(settings: Settings, *, start_worker: bool | None = None) -> ServerState:
+    database = Database(settings.database_url)
+    secret = settings.read_secret()
+    recorder = LastUseRecorder(database)
+    # NOTE: the marker file reaches processes on this host only; replicas on other
+    # hosts sharing one PostgreSQL database do not see each other's revocations yet.
+    marker = revocations.use_marker(settings.data_dir)
+    verifier = KeyVerifier(database, secret, settings.auth_cache_seconds, recorder, marker)
+    worker = None
+    if settings.worker_enabled if start_worker is None else start_worker:
+        worker = EmbeddedWorker(
+            database,
+            settings.harness,
+            concurrency=settings.worker_concurrency,
+            timeout_seconds=settings.run_timeout_seconds,
+            workdir=settings.worker_dir,
+        )
+    return ServerState(settings, database, secret, verifier, recorder, worker)
+
+
+def create_app(state: ServerState) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.recorder.start()
+        if state.worker is not None:
+            state.worker.start()
+        try:
+            yield
+        finally:
+            if state.worker is not None:
+                state.worker.stop()
+            state.recorder.stop()
+            state.verifier.close()
+            state.database.dispose()
+
+    app = FastAPI(
+        title="oz",
+        version=__version__,
+        summary="API keys, authentication and attributed agent runs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.oz = state
+    problems.install(app)
+    app.add_middleware(AccessLogMiddleware)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (me, api_keys, agents, runs):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness check; needs no credential")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,32 @@
+"""Request dependencies: the server state and the authenticated principal.
+
+Endpoints open their transactions themselves (`state.database.transaction()`), so a
+write has committed, and revoked keys have left every cache, before the response is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from oz.principal import Principal
+from oz.server.state import ServerState
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.oz
+    return state
+
+
+def current_principal(request: Request) -> Principal:
+    """Authenticate the `Authorization: Bearer` header, or raise 401."""
+    principal = server_state(request).verifier.authenticate_header(
+        request.headers.get("authorization")
+    )
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+State = Annotated[ServerState, Depends(server_state)]

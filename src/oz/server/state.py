@@ -1,0 +1,21 @@
+"""What the running server holds: settings, database, secret, verifier, worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from oz.auth.last_used import LastUseRecorder
+from oz.auth.verifier import KeyVerifier
+from oz.config import Settings
+from oz.db.engine import Database
+from oz.runs.worker import EmbeddedWorker
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    database: Database
+    secret: bytes = field(repr=False)
+    verifier: KeyVerifier
+    recorder: LastUseRecorder
+    worker: EmbeddedWorker | None = None
