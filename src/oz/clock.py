@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_source: Callable[[], datetime] = _system_now
 
 
 def utcnow() -> datetime:
     """Return the current time as a timezone-aware UTC datetime."""
-    return datetime.now(UTC)
+    return _source()
+
+
+def set_source(source: Callable[[], datetime] | None) -> None:
+    """Replace the time source (tests use a controllable one); None restores the system's."""
+    global _source
+    _source = source or _system_now
 
 
 def ensure_utc(value: datetime) -> datetime:

@@ -23,7 +23,7 @@ class LastUseRecorder:
     dropped: authentication never depends on it.
     """
 
-    def __init__(self, database: Database, flush_seconds: float = 5.0) -> None:
+    def __init__(self, database: Database, flush_seconds: float = 1.0) -> None:
         self._database = database
         self._flush_seconds = flush_seconds
         self._pending: dict[str, datetime] = {}

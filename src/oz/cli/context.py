@@ -1,0 +1,100 @@
+"""Global options of `oz`, the resolved API key, and the mapping of API errors to exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import click
+
+from oz import keys
+from oz.client.http import ApiError, ClientError, OzClient
+
+DEFAULT_ROOT_URL = "http://127.0.0.1:8000"
+OUTPUT_FORMATS = ("json", "ndjson", "pretty", "text")
+
+# Exit status per Oz error code; any other API error exits 1 and bad usage exits 2.
+EXIT_CODES = {
+    "authentication_required": 3,
+    "external_authentication_required": 3,
+    "not_authorized": 4,
+    "insufficient_credits": 4,
+    "budget_exceeded": 4,
+    "feature_not_available": 4,
+    "resource_not_found": 5,
+}
+EXIT_UNREACHABLE = 6
+
+
+class CliError(click.ClickException):
+    """A failure reported as one line on standard error, with its own exit status."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares it per class
+
+
+@dataclass
+class CliContext:
+    """What every command needs: output format, server URL and the API key's source."""
+
+    output_format: str
+    root_url: str
+    debug: bool
+    api_key: str | None = field(default=None, repr=False)
+    api_key_source: str | None = None
+
+    def client(self) -> OzClient:
+        """Return a client with a checked API key, or fail before contacting the server."""
+        if self.api_key is None:
+            raise CliError(
+                "no API key: set the WARP_API_KEY environment variable (recommended) or pass"
+                " --api-key",
+                EXIT_CODES["authentication_required"],
+            )
+        try:
+            keys.parse(self.api_key)
+        except keys.KeyFormatError as exc:
+            raise CliError(f"{self.api_key_source}: {exc}", 3) from None
+        try:
+            return OzClient(self.root_url, self.api_key)
+        except ClientError as exc:
+            raise CliError(str(exc), 2) from None
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the API; turn its errors into exits with a readable message."""
+        try:
+            return self.client().request(method, path, **kwargs)
+        except ApiError as exc:
+            self.fail_api(exc)
+        except ClientError as exc:
+            raise CliError(str(exc), EXIT_UNREACHABLE) from None
+
+    def fail_api(self, error: ApiError) -> NoReturn:
+        if self.output_format in ("json", "ndjson"):
+            click.echo(json.dumps({"error": error.problem}), err=True)
+        code = error.code
+        message = f"{error.message} [{code}]"
+        if code == "authentication_required" and self.api_key_source:
+            message += f"; the key came from {self.api_key_source}"
+        raise CliError(message, EXIT_CODES.get(code, 1))
+
+
+def resolve_api_key(flag_value: str | None, env_value: str | None) -> tuple[str | None, str | None]:
+    """Return the key and where it came from; the flag beats the environment variable."""
+    for value, source in ((flag_value, "--api-key"), (env_value, "WARP_API_KEY")):
+        if value is not None and value.strip():
+            return value.strip(), source
+    return None, None
+
+
+def get_context() -> CliContext:
+    context = click.get_current_context().find_object(CliContext)
+    assert context is not None
+    return context
+
+
+def is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()

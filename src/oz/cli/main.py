@@ -1,0 +1,17 @@
+"""Entry point of `oz`. `oz --version` answers before any library is imported."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--version"]:
+        from oz import __version__
+
+        sys.stdout.write(f"oz {__version__}\n")
+        return
+
+    from oz.cli.app import run
+
+    run()

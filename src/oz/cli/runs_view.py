@@ -1,0 +1,62 @@
+"""How runs read in the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from oz.cli.output import Column, emit_object, when
+
+TERMINAL_STATES = ("SUCCEEDED", "FAILED", "ERROR", "CANCELLED")
+
+
+def creator_label(run: dict[str, Any]) -> str:
+    creator = run.get("creator") or {}
+    if creator.get("type") == "service_account":
+        return f"service_account {creator.get('display_name')}"
+    return f"user {creator.get('email') or creator.get('display_name')}"
+
+
+RUN_COLUMNS: list[Column] = [
+    ("Run ID", lambda run: run["run_id"]),
+    ("Title", lambda run: run["title"]),
+    ("State", lambda run: run["state"]),
+    ("Creator", creator_label),
+    ("Source", lambda run: run.get("source") or ""),
+    ("Where", lambda run: run.get("execution_location") or ""),
+    ("Created", lambda run: when(run["created_at"])),
+]
+
+
+def describe(run: dict[str, Any], with_output: bool = True) -> str:
+    status = run.get("status_message") or {}
+    usage = run.get("request_usage") or {}
+    lines = [
+        f"Run {run['run_id']}: {run['state']}",
+        f"  title:    {run['title']}",
+        f"  creator:  {creator_label(run)}",
+        f"  scope:    {(run.get('scope') or {}).get('type')} {(run.get('scope') or {}).get('uid')}",
+        f"  source:   {run.get('source')} ({run.get('execution_location')})",
+        f"  created:  {when(run['created_at'])}",
+    ]
+    if status.get("message"):
+        code = f" [{status['error_code']}]" if status.get("error_code") else ""
+        lines.append(f"  status:   {status['message']}{code}")
+    lines.append(
+        f"  usage:    inference {usage.get('inference_cost', 0):g},"
+        f" compute {usage.get('compute_cost', 0):g}"
+    )
+    if with_output and run.get("output"):
+        lines += ["", run["output"].rstrip()]
+    return "\n".join(lines)
+
+
+def emit_run(output_format: str, run: dict[str, Any]) -> None:
+    emit_object(output_format, run, describe(run))
+
+
+def exit_for(run: dict[str, Any]) -> None:
+    """Exit 1 unless the run succeeded."""
+    if run["state"] != "SUCCEEDED":
+        raise click.exceptions.Exit(1)
