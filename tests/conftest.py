@@ -1,0 +1,129 @@
+"""Fixtures: every storage test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tests.support.databases import PostgresDatabases, sqlite_database
+from tests.support.secrets import SEEN_RAW_KEYS
+from tests.support.server import OzServer
+from tests.support.world import World
+
+from oz import clock
+from oz.auth import revocations
+from oz.db.engine import Database
+from oz.logs import JsonFormatter
+
+BACKENDS = ["sqlite", "postgresql"]
+LOG_DIR_KEY = pytest.StashKey[Path]()
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_raw_key_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Collect every log line of the suite and every server log; none holds a raw key."""
+    collector = _Collector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(collector)
+
+    server_logs = sorted(tmp_path_factory.getbasetemp().rglob("ozd-*.log"))
+    texts = collector.lines + [path.read_text(errors="replace") for path in server_logs]
+    leaked = [key[:6] + "…" for key in SEEN_RAW_KEYS if any(key in text for text in texts)]
+    assert SEEN_RAW_KEYS, "the suite saw no raw key, so this check proved nothing"
+    assert not leaked, f"raw keys found in logs: {leaked}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    databases = PostgresDatabases()
+    databases.create()
+    yield databases
+    databases.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresDatabases
+) -> Iterator[Database]:
+    if request.param == "sqlite":
+        yield from sqlite_database(str(tmp_path / "oz.db"))
+        return
+    database = postgres.fresh()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    return World(database)
+
+
+@pytest.fixture(autouse=True)
+def _reset_global_state() -> Iterator[None]:
+    yield
+    clock.set_source(None)
+    revocations._marker = None
+
+
+class Clock:
+    """A controllable UTC clock."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def frozen_clock() -> Clock:
+    fake = Clock(datetime(2030, 1, 15, 12, 0, tzinfo=UTC))
+    clock.set_source(fake)
+    return fake
+
+
+@pytest.fixture
+def make_server(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresDatabases
+) -> Iterator[Callable[..., OzServer]]:
+    """Start `ozd serve` processes; each gets a data directory and, on PostgreSQL, a database."""
+    servers: list[OzServer] = []
+    created_databases: list[PostgresDatabases] = []
+
+    def start(backend: str = "sqlite", **env: str) -> OzServer:
+        data_dir = tmp_path_factory.mktemp("ozd")
+        url = None
+        if backend == "postgresql":
+            pg = PostgresDatabases()
+            pg.create()
+            created_databases.append(pg)
+            url = pg.url
+        server = OzServer(data_dir, data_dir / f"ozd-{len(servers)}.log", url, env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+    for pg in created_databases:
+        pg.drop()

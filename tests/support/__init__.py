@@ -1,0 +1,1 @@
+"""Shared test helpers: databases on both backends, a data world, real servers."""
