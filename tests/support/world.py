@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from tests.support.secrets import remember
 
 from oz.apikeys.service import KeyView, create_key
 from oz.db.engine import Database
@@ -13,6 +12,7 @@ from oz.db.models import CloudAgent, User
 from oz.identity.agents import create_agent
 from oz.identity.teams import add_member, create_team, create_user
 from oz.principal import Principal
+from tests.support.secrets import remember
 
 SECRET = b"test-server-secret-of-32-bytes!!"
 

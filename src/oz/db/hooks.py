@@ -14,7 +14,7 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     def after_commit(_session: Session) -> None:
         callback()
 
-    def after_rollback(_session: Session) -> None:
+    def after_rollback(_session: Session, _previous_transaction: object) -> None:
         if event.contains(session, "after_commit", after_commit):
             event.remove(session, "after_commit", after_commit)
 

@@ -1,0 +1,185 @@
+"""Key verification: principals, expiry, the cache and immediate revocation."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from oz import keys
+from oz.apikeys.service import delete_key
+from oz.auth import revocations
+from oz.auth.verifier import KeyVerifier
+from oz.errors import AuthenticationRequired
+from oz.identity.agents import delete_agent
+from oz.identity.teams import delete_user
+from tests.conftest import Clock
+from tests.support.world import World
+
+
+@pytest.fixture
+def verifier(world: World) -> KeyVerifier:
+    return KeyVerifier(world.database, world.secret, cache_seconds=60)
+
+
+def test_personal_key_acts_as_its_user(world: World, verifier: KeyVerifier) -> None:
+    view, raw = world.make_key()
+
+    principal = verifier.verify(raw)
+
+    assert principal.type == "user"
+    assert principal.uid == world.owner.uid
+    assert principal.email == "owner@example.com"
+    assert principal.key_uid == view.uid
+
+
+def test_agent_key_acts_as_its_cloud_agent(world: World, verifier: KeyVerifier) -> None:
+    agent_uid = world.add_agent("CI bot")
+    _, raw = world.make_key(agent_uid=agent_uid)
+
+    principal = verifier.verify(raw)
+
+    assert principal.type == "service_account"
+    assert principal.uid == agent_uid
+    assert principal.display_name == "CI bot"
+    assert principal.team_uid == world.team_uid
+    assert not principal.is_human
+
+
+def test_unknown_key_is_rejected(verifier: KeyVerifier) -> None:
+    with pytest.raises(AuthenticationRequired, match="unknown or was deleted"):
+        verifier.verify(keys.generate().value)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "missing Authorization header"),
+        ("", "missing Authorization header"),
+        ("Basic abc", "must be 'Bearer'"),
+        ("Bearer ", "must be 'Bearer'"),
+        ("Bearer sk-live-123", "older format"),
+    ],
+)
+def test_bad_headers_are_rejected(verifier: KeyVerifier, header: str | None, message: str) -> None:
+    with pytest.raises(AuthenticationRequired, match=message):
+        verifier.authenticate_header(header)
+
+
+def test_bearer_scheme_is_case_insensitive(world: World, verifier: KeyVerifier) -> None:
+    _, raw = world.make_key()
+
+    assert verifier.authenticate_header(f"bearer {raw}").uid == world.owner.uid
+
+
+def test_expiry_boundary(world: World, frozen_clock: Clock) -> None:
+    _, raw = world.make_key(expires_in="1d")
+    verifier = KeyVerifier(world.database, world.secret, cache_seconds=60)
+
+    frozen_clock.advance(days=1, microseconds=-1)
+    assert verifier.verify(raw).uid == world.owner.uid
+
+    frozen_clock.advance(microseconds=1)
+    with pytest.raises(AuthenticationRequired, match="expired"):
+        verifier.verify(raw)
+
+
+def test_never_expiring_key_works_in_ten_years(world: World, frozen_clock: Clock) -> None:
+    _, raw = world.make_key(expires_in="never")
+    verifier = KeyVerifier(world.database, world.secret, cache_seconds=0)
+
+    frozen_clock.advance(days=3650)
+
+    assert verifier.verify(raw).uid == world.owner.uid
+
+
+def test_deleted_key_is_rejected_although_cached(world: World, verifier: KeyVerifier) -> None:
+    view, raw = world.make_key()
+    verifier.verify(raw)
+
+    with world.database.transaction() as session:
+        delete_key(session, world.owner, view.uid)
+
+    with pytest.raises(AuthenticationRequired):
+        verifier.verify(raw)
+
+
+def test_rolled_back_delete_keeps_the_key(world: World, verifier: KeyVerifier) -> None:
+    view, raw = world.make_key()
+    verifier.verify(raw)
+
+    with pytest.raises(RuntimeError), world.database.transaction() as session:
+        delete_key(session, world.owner, view.uid)
+        raise RuntimeError("abort")
+
+    assert verifier.verify(raw).key_uid == view.uid
+
+
+def test_lookup_racing_a_delete_is_not_cached(world: World, verifier: KeyVerifier) -> None:
+    """A lookup that read the key before the delete committed must not cache it."""
+    view, raw = world.make_key()
+    original_load = verifier._load
+    loaded = threading.Event()
+    deleted = threading.Event()
+
+    def slow_load(digest: str) -> object:
+        result = original_load(digest)
+        loaded.set()
+        deleted.wait(timeout=10)
+        return result
+
+    verifier._load = slow_load  # type: ignore[method-assign,assignment]
+    racing = threading.Thread(target=verifier.verify, args=(raw,))
+    racing.start()
+    loaded.wait(timeout=10)
+    with world.database.transaction() as session:
+        delete_key(session, world.owner, view.uid)
+    deleted.set()
+    racing.join(timeout=10)
+    verifier._load = original_load  # type: ignore[method-assign]
+
+    with pytest.raises(AuthenticationRequired):
+        verifier.verify(raw)
+
+
+def test_deleting_an_agent_revokes_its_keys(world: World, verifier: KeyVerifier) -> None:
+    agent_uid = world.add_agent("Doomed")
+    _, doomed = world.make_key(agent_uid=agent_uid)
+    _, survivor = world.make_key(agent_uid=world.default_agent_uid)
+    verifier.verify(doomed)
+
+    with world.database.transaction() as session:
+        delete_agent(session, world.owner, agent_uid)
+
+    with pytest.raises(AuthenticationRequired):
+        verifier.verify(doomed)
+    assert verifier.verify(survivor).uid == world.default_agent_uid
+
+
+def test_deleting_a_user_revokes_personal_keys_only(world: World, verifier: KeyVerifier) -> None:
+    member = world.add_user("leaver@example.com", role="admin")
+    _, personal = world.make_key(member)
+    _, agent_key = world.make_key(member, agent_uid=world.default_agent_uid)
+    verifier.verify(personal)
+
+    with world.database.transaction() as session:
+        delete_user(session, member.uid)
+
+    with pytest.raises(AuthenticationRequired):
+        verifier.verify(personal)
+    assert verifier.verify(agent_key).type == "service_account"
+
+
+def test_revocation_in_another_process_reaches_the_cache(world: World, tmp_path: Path) -> None:
+    marker = revocations.use_marker(tmp_path)
+    verifier = KeyVerifier(world.database, world.secret, 60, marker=marker)
+    view, raw = world.make_key()
+    verifier.verify(raw)
+    revocations.unsubscribe(verifier.invalidate)  # as if the delete ran in another process
+
+    with world.database.transaction() as session:
+        delete_key(session, world.owner, view.uid)
+
+    with pytest.raises(AuthenticationRequired):
+        verifier.verify(raw)

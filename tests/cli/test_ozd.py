@@ -1,0 +1,92 @@
+"""`ozd init` and `ozd migrate`: set-up that never destroys data."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from oz.cli.ozd import cli
+from tests.support.secrets import remember
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for name in ("OZ_DATA_DIR", "OZ_DATABASE_URL", "OZ_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    return CliRunner()
+
+
+def init(runner: CliRunner, data_dir: Path, *extra: str) -> dict[str, object]:
+    result = runner.invoke(cli, ["init", "--data-dir", str(data_dir), "--json", *extra])
+    assert result.exit_code == 0, result.output
+    document: dict[str, object] = json.loads(result.output)
+    return document
+
+
+def test_init_creates_owner_team_agent_and_key(runner: CliRunner, tmp_path: Path) -> None:
+    document = init(runner, tmp_path / "data", "--owner-email", "Admin@Example.com")
+
+    raw = remember(str(document["raw_api_key"]))
+    assert raw.startswith("wk-")
+    assert document["created"] is True
+    assert document["owner"] == {"uid": document["owner"]["uid"], "email": "admin@example.com"}  # type: ignore[index]
+
+
+def test_init_files_are_private(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+
+    init(runner, data_dir)
+
+    assert stat.S_IMODE((data_dir / "server-secret").stat().st_mode) == 0o600
+    assert stat.S_IMODE((data_dir / "oz.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+def test_init_twice_keeps_everything(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = init(runner, data_dir)
+    remember(str(first["raw_api_key"]))
+    secret_before = (data_dir / "server-secret").read_bytes()
+
+    second = init(runner, data_dir)
+
+    assert second["created"] is False
+    assert second["raw_api_key"] is None
+    assert second["owner"] == first["owner"]
+    assert second["team_uid"] == first["team_uid"]
+    assert (data_dir / "server-secret").read_bytes() == secret_before
+
+
+def test_init_pretty_output_shows_key_once(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["init", "--data-dir", str(tmp_path / "d")])
+    key_lines = [
+        line.strip() for line in result.output.splitlines() if line.strip().startswith("wk-")
+    ]
+
+    again = runner.invoke(cli, ["init", "--data-dir", str(tmp_path / "d")])
+
+    assert result.exit_code == 0
+    assert len(key_lines) == 1
+    remember(key_lines[0])
+    assert "already initialized" in again.output
+    assert "wk-" not in again.output
+
+
+def test_bad_variable_is_named(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli, ["migrate", "--data-dir", str(tmp_path)], env={"OZ_LOG_FORMAT": "yaml"}
+    )
+
+    assert result.exit_code == 1
+    assert "OZ_LOG_FORMAT must be one of text, json" in result.output
+
+
+def test_invalid_owner_email_is_rejected(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["init", "--data-dir", str(tmp_path), "--owner-email", "nobody"])
+
+    assert result.exit_code == 1
+    assert "email 'nobody' is not an email address" in result.output
