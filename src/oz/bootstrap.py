@@ -19,7 +19,7 @@ from oz.principal import Principal
 
 @dataclass(frozen=True)
 class InitResult:
-    """What `ozd init` made; `raw_key` is None when the directory was already initialized."""
+    """Outcome of `ozd init`; `raw_key` is None when the directory was already initialized."""
 
     data_dir: Path
     created: bool

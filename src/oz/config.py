@@ -100,7 +100,10 @@ class Settings:
         if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(f"{path} must be readable by its owner only: chmod 600 {path}")
         if len(secret) < SECRET_BYTES:
-            raise ConfigError(f"{path} holds fewer than {SECRET_BYTES} bytes: it is damaged")
+            raise ConfigError(
+                f"{path} holds fewer than {SECRET_BYTES} bytes: it is corrupt;"
+                " restore it from a backup"
+            )
         return secret
 
 

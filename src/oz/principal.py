@@ -1,4 +1,4 @@
-"""Who a request acts as: a user, or a cloud agent of a team."""
+"""The principal a request acts as: a user, or a cloud agent of a team."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ PrincipalType = Literal["user", "service_account"]
 class Principal:
     """The authenticated caller.
 
-    A personal key or a user session yields a `user` principal; an agent key yields a
+    A personal key or a user session yields a `user` principal. An agent key yields a
     `service_account` principal bound to one cloud agent of one team.
     """
 

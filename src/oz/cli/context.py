@@ -38,7 +38,7 @@ class CliError(click.ClickException):
 
 @dataclass
 class CliContext:
-    """What every command needs: output format, server URL and the API key's source."""
+    """Shared state of every command: output format, server URL, the API key and its source."""
 
     output_format: str
     root_url: str

@@ -1,4 +1,4 @@
-"""Entry point of `oz`. `oz --version` answers before any library is imported."""
+"""Entry point of `oz`; `oz --version` prints the version before any library is imported."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ data_dir_option = click.option(
 @click.group()
 @click.version_option(__version__, prog_name="ozd")
 def cli() -> None:
-    """The oz server: API keys, authentication and attributed agent runs."""
+    """Run the oz server: API keys, authentication and attributed agent runs."""
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""How runs read in the terminal."""
+"""Terminal rendering of runs."""
 
 from __future__ import annotations
 

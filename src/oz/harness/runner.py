@@ -33,7 +33,7 @@ STDERR_TAIL_CHARS = 2000
 
 @dataclass(frozen=True)
 class HarnessSpec:
-    """Which harness runs an agent: `builtin`, or `command` with its argument list."""
+    """The harness that runs an agent: `builtin`, or `command` with its argument list."""
 
     kind: str = "builtin"
     command: tuple[str, ...] = ()
@@ -46,7 +46,7 @@ class HarnessSpec:
 
 @dataclass(frozen=True)
 class HarnessOutcome:
-    """How a harness process ended, as run state and status message."""
+    """The end of a harness process, as run state and status message."""
 
     state: str
     status_message: dict[str, Any]

@@ -26,7 +26,7 @@ CLAIM_CANDIDATES = 5
 
 @dataclass(frozen=True)
 class RunResult:
-    """How an executor says a run ended."""
+    """The end of a run, as its executor reports it."""
 
     state: str
     status_message: dict[str, Any] | None = None

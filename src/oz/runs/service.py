@@ -31,7 +31,7 @@ WORKER_HOST_RESERVED_PREFIX = "warp"
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What a caller asks to run. `config` is the Oz agent config object."""
+    """A caller's request for a run; `config` is the Oz agent config object."""
 
     prompt: str
     config: dict[str, Any]

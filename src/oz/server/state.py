@@ -1,4 +1,4 @@
-"""What the running server holds: settings, database, secret, verifier, worker."""
+"""Objects of a running server: settings, database, secret, verifier, worker."""
 
 from __future__ import annotations
 
