@@ -90,3 +90,25 @@ def test_invalid_owner_email_is_rejected(runner: CliRunner, tmp_path: Path) -> N
 
     assert result.exit_code == 1
     assert "email 'nobody' is not an email address" in result.output
+
+
+def test_serve_refuses_an_unmigrated_postgresql_schema(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.databases import PostgresDatabases
+
+    # `ozd serve` replaces the root log handlers; the suite's own must stay.
+    monkeypatch.setattr("oz.logs.configure", lambda *_: None)
+    postgres = PostgresDatabases()
+    postgres.create()
+    try:
+        result = runner.invoke(
+            cli,
+            ["serve", "--data-dir", str(tmp_path), "--no-worker"],
+            env={"OZ_DATABASE_URL": postgres.url, "OZ_SECRET": "s" * 32},
+        )
+    finally:
+        postgres.drop()
+
+    assert result.exit_code == 1
+    assert "run `ozd migrate` first" in result.output

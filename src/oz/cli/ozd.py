@@ -127,8 +127,8 @@ def serve(
     import uvicorn
 
     from oz import logs
-    from oz.db.engine import Database
     from oz.db.engine import migrate as run_migrations
+    from oz.db.engine import schema_is_current
     from oz.server.app import build_state, create_app
 
     settings = _settings(data_dir)
@@ -138,7 +138,11 @@ def serve(
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     if settings.is_sqlite:
-        run_migrations(Database(settings.database_url))
+        run_migrations(state.database)
+    elif not schema_is_current(state.database):
+        raise click.ClickException(
+            "the database schema is not at the newest version: run `ozd migrate` first"
+        )
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

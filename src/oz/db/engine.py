@@ -69,13 +69,29 @@ class Database:
         self.engine.dispose()
 
 
-def migrate(database: Database, revision: str = "head") -> None:
-    """Upgrade the schema to `revision` with Alembic."""
-    from alembic import command
+def _alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(files("oz.db") / "migrations"))
+    return config
+
+
+def migrate(database: Database, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` with Alembic."""
+    from alembic import command
+
+    config = _alembic_config()
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def schema_is_current(database: Database) -> bool:
+    """Return whether the database schema is at the newest migration."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head
