@@ -83,7 +83,7 @@ def create_key(
                 "agent_uid is required for an agent key: pick a cloud agent of your team",
                 field="agent_uid",
             )
-        agent_uid = get_agent(session, principal, agent_uid).uid
+        agent_uid = get_agent(session, principal, agent_uid, "agent_uid").uid
     elif agent_uid is not None:
         raise InvalidRequest(
             "agent_uid applies to agent keys only: set type to agent", field="agent_uid"

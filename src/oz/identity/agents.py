@@ -42,15 +42,21 @@ def clean_description(description: str | None) -> str | None:
     return description
 
 
-def get_agent(session: Session, principal: Principal, uid: str) -> CloudAgent:
-    """Return a live cloud agent of one of the principal's teams."""
+def get_agent(
+    session: Session, principal: Principal, uid: str, field: str | None = None
+) -> CloudAgent:
+    """Return a live cloud agent of one of the principal's teams.
+
+    `field` names the request field that carried `uid`, for the error.
+    """
     agent = session.get(CloudAgent, uid)
     if (
         agent is None
         or agent.deleted_at is not None
         or agent.team_uid not in team_uids_of(session, principal)
     ):
-        raise ResourceNotFound(f"cloud agent {uid!r} not found")
+        extras = {"field": field} if field else {}
+        raise ResourceNotFound(f"cloud agent {uid!r} not found", **extras)
     return agent
 
 

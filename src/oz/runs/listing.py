@@ -67,6 +67,13 @@ def _validate(query: RunQuery) -> None:
             )
     if query.source is not None and query.source not in states.SOURCES:
         raise InvalidRequest(f"source must be one of {', '.join(states.SOURCES)}", field="source")
+    for name in ("created_after", "created_before", "updated_after"):
+        moment = getattr(query, name)
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidRequest(
+                f"{name} has no UTC offset: add Z or +HH:MM, as in 2030-01-31T12:00:00Z",
+                field=name,
+            )
     if query.execution_location not in (None, states.LOCAL, states.REMOTE):
         raise InvalidRequest(
             "execution_location must be LOCAL or REMOTE", field="execution_location"
@@ -95,11 +102,16 @@ def decode_cursor(cursor: str, sort_by: str) -> tuple[Any, str]:
             "cursor belongs to a listing with another sort_by: keep the same query",
             field="cursor",
         )
+    if not isinstance(value, str):
+        raise InvalidRequest("cursor is not valid", field="cursor")
     if sort_by.endswith("_at"):
         try:
-            value = datetime.fromisoformat(value)
-        except (TypeError, ValueError):
+            moment = datetime.fromisoformat(value)
+        except ValueError:
             raise InvalidRequest("cursor is not valid", field="cursor") from None
+        if moment.tzinfo is None:
+            raise InvalidRequest("cursor is not valid", field="cursor")
+        return moment, uid
     return value, uid
 
 

@@ -136,7 +136,7 @@ def _resolve_creator(session: Session, principal: Principal, request: RunRequest
         )
 
     if identity is not None:
-        agent: CloudAgent = get_agent(session, principal, identity)
+        agent: CloudAgent = get_agent(session, principal, identity, "agent_identity_uid")
         return _Creator("service_account", agent.uid, agent.name, agent.team_uid)
     team_uid = require_team(session, principal, request.team_uid)
     return _Creator("user", principal.uid, principal.display_name, team_uid)

@@ -48,8 +48,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return problem_response(request, ResourceNotFound(f"no such path: {request.url.path}"))
-    detail = str(exc.detail) if exc.detail else None
-    return problem_response(request, InvalidRequest(detail or "invalid request"), exc.status_code)
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        detail = str(exc.detail) if exc.detail else "invalid request"
+    return problem_response(request, InvalidRequest(detail), exc.status_code)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
