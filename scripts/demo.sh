@@ -56,7 +56,7 @@ echo "Agent key for 'Demo CI agent' created (shown once; kept in a shell variabl
 
 step "2. Run the agent in the cloud with the agent key given by --api-key, and wait"
 printf '\033[2m$ oz agent run-cloud --prompt "analyze this codebase" --api-key "$AGENT_KEY" --wait\033[0m\n'
-"$bin/oz" --api-key "$agent_key" agent run-cloud --prompt "analyze this codebase" --wait \
+"$bin/oz" agent run-cloud --prompt "analyze this codebase" --api-key "$agent_key" --wait \
     | head -n 20
 echo "[report shortened; see it whole with: oz run get RUN_ID]"
 

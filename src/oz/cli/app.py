@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -56,13 +57,71 @@ def cli(
     )
 
 
+def _override(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Apply a global option given after the subcommand, as in `oz run list --api-key K`."""
+    if value is None or value is False:
+        return value
+    context = ctx.find_object(CliContext)
+    assert context is not None
+    assert param.name is not None
+    if param.name == "api_key":
+        key, source = resolve_api_key(value, None)
+        if key is not None:
+            context.api_key, context.api_key_source = key, source
+    elif param.name == "server_root_url":
+        context.root_url = value
+    else:
+        setattr(context, param.name, value)
+    return value
+
+
+def _global_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--api-key"],
+            metavar="KEY",
+            expose_value=False,
+            callback=_override,
+            help="Same as the global --api-key.",
+        ),
+        click.Option(
+            ["--output-format", "output_format"],
+            type=click.Choice(OUTPUT_FORMATS),
+            expose_value=False,
+            callback=_override,
+            help="Same as the global --output-format.",
+        ),
+        click.Option(
+            ["--server-root-url"],
+            expose_value=False,
+            callback=_override,
+            help="Same as the global --server-root-url.",
+        ),
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            expose_value=False,
+            callback=_override,
+            help="Same as the global --debug.",
+        ),
+    ]
+
+
+def _add_global_options(command: click.Command) -> None:
+    """Accept the global options after any subcommand too, as the Oz CLI does."""
+    if isinstance(command, click.Group):
+        for child in command.commands.values():
+            _add_global_options(child)
+        return
+    command.params.extend(_global_options())
+
+
 def _register() -> None:
     from oz.cli import agents_cmd, keys_cmd, runs_cmd, whoami_cmd
 
-    cli.add_command(whoami_cmd.whoami)
-    cli.add_command(keys_cmd.api_key)
-    cli.add_command(agents_cmd.agent)
-    cli.add_command(runs_cmd.run_group)
+    for command in (whoami_cmd.whoami, keys_cmd.api_key, agents_cmd.agent, runs_cmd.run_group):
+        _add_global_options(command)
+        cli.add_command(command)
 
 
 def run() -> None:

@@ -76,7 +76,8 @@ class CliContext:
         if self.output_format in ("json", "ndjson"):
             click.echo(json.dumps({"error": error.problem}), err=True)
         code = error.code
-        message = f"{error.message} [{code}]"
+        field = error.problem.get("field")
+        message = f"{error.message} [{code}" + (f", field {field}]" if field else "]")
         if code == "authentication_required" and self.api_key_source:
             message += f"; the key came from {self.api_key_source}"
         raise CliError(message, EXIT_CODES.get(code, 1))
