@@ -9,15 +9,13 @@ A key reads `wk-<random><checksum>`:
 
 Only the HMAC-SHA256 digest of a key under the server secret and its last four
 characters are ever stored. This module is the only code that handles raw keys.
+
+`parse` needs only `zlib`, so the CLI checks a key without loading the hashing modules.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import zlib
-from dataclasses import dataclass, field
 
 from oz.uids import BASE62_ALPHABET
 
@@ -42,14 +40,29 @@ class ChecksumMismatchError(KeyFormatError):
     """A key's checksum does not match: it was mistyped or truncated."""
 
 
-@dataclass(frozen=True)
 class RawKey:
-    """A raw API key. Its `repr` and `str` never show the secret."""
+    """A raw API key. Its `repr` and `str` never show the secret.
 
-    value: str = field(repr=False)
+    A plain class rather than a dataclass, because `dataclasses` imports `inspect` and
+    the CLI parses keys on every start.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"RawKey({mask(self.value)})"
 
     def __str__(self) -> str:
         return mask(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawKey) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
 
     @property
     def suffix(self) -> str:
@@ -71,6 +84,8 @@ def checksum(body: str) -> str:
 
 def generate() -> RawKey:
     """Return a new random key with a valid checksum."""
+    import secrets
+
     random_part = "".join(secrets.choice(BASE62_ALPHABET) for _ in range(RANDOM_LENGTH))
     body = PREFIX + random_part
     return RawKey(body + checksum(body))
@@ -94,8 +109,9 @@ def parse(text: str) -> RawKey:
             " it looks mistyped or truncated"
         )
 
+    # The checksum is public, so a plain comparison leaks nothing.
     body, given = value[:-CHECKSUM_LENGTH], value[-CHECKSUM_LENGTH:]
-    if not hmac.compare_digest(checksum(body), given):
+    if checksum(body) != given:
         raise ChecksumMismatchError(
             "the API key's checksum does not match: it looks mistyped or truncated"
         )
@@ -104,6 +120,9 @@ def parse(text: str) -> RawKey:
 
 def digest(key: RawKey, secret: bytes) -> str:
     """Return the hex HMAC-SHA256 of the key under the server secret."""
+    import hashlib
+    import hmac
+
     return hmac.new(secret, key.value.encode("ascii"), hashlib.sha256).hexdigest()
 
 

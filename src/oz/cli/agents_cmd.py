@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
-from pathlib import Path
 from typing import Any
 
-import click
-
-from oz.cli.context import CliError, get_context, is_interactive
-from oz.cli.output import Column, emit_object, emit_rows, when
-from oz.cli.runs_view import TERMINAL_STATES, emit_run, exit_for
+from oz.cli.context import EXIT_USAGE, CliContext, CliError, confirm, is_interactive
+from oz.cli.output import Column, emit_object, emit_rows, info, when
+from oz.cli.runs_view import TERMINAL_STATES, emit_run, exit_status
 
 POLL_SECONDS = 1.0
+LOCAL_TIMEOUT_SECONDS = 24 * 3600
 
 AGENT_COLUMNS: list[Column] = [
     ("UID", lambda agent: agent["uid"]),
@@ -23,37 +22,95 @@ AGENT_COLUMNS: list[Column] = [
 ]
 
 
-@click.group()
-def agent() -> None:
-    """Run agents and manage cloud agents."""
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 second, got {text!r}")
+    return value
 
 
-@agent.command("run")
-@click.option("-p", "--prompt", required=True, help="What the agent should do.")
-@click.option("--title", help="Run title; defaults to the prompt's first line.")
-def run_local(prompt: str, title: str | None) -> None:
-    """Run an agent locally, in the current directory, and record the run.
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser(
+        "agent",
+        help="Run agents and manage cloud agents.",
+        description="Run agents and manage cloud agents.",
+    )
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    The harness is oz's built-in offline one unless OZ_HARNESS=command and
-    OZ_HARNESS_COMMAND name another agent program.
-    """
+    local = actions.add_parser(
+        "run",
+        parents=[common],
+        help="Run an agent here, in the current directory, and record the run.",
+        description="Run an agent locally, in the current directory, and record the run."
+        " The harness is oz's built-in offline one unless OZ_HARNESS=command and"
+        " OZ_HARNESS_COMMAND name another agent program.",
+    )
+    local.add_argument("-p", "--prompt", required=True, help="what the agent should do")
+    local.add_argument("--title", help="run title; defaults to the prompt's first line")
+    local.set_defaults(handler=run_local)
+
+    cloud = actions.add_parser("run-cloud", parents=[common], help="Queue a run for a worker.")
+    cloud.add_argument("-p", "--prompt", required=True, help="what the agent should do")
+    cloud.add_argument("--agent", dest="agent_uid", metavar="UID", help="run as this cloud agent")
+    cloud.add_argument("-e", "--environment", metavar="ENV", help="environment id to run in")
+    cloud.add_argument("--host", metavar="WORKER_ID", help="self-hosted worker that must run it")
+    cloud.add_argument("--title", help="run title; defaults to the prompt's first line")
+    cloud.add_argument(
+        "--wait", action="store_true", help="wait for the run to end and show its output"
+    )
+    cloud.add_argument(
+        "--timeout", type=_seconds, default=3600.0, help="seconds to wait with --wait (3600)"
+    )
+    cloud.set_defaults(handler=run_cloud)
+
+    listing = actions.add_parser("list", parents=[common], help="List your teams' cloud agents.")
+    listing.set_defaults(handler=list_agents)
+
+    get = actions.add_parser("get", parents=[common], help="Show a cloud agent.")
+    get.add_argument("uid", metavar="UID")
+    get.set_defaults(handler=get_agent)
+
+    create = actions.add_parser(
+        "create", parents=[common], help="Create a cloud agent (a service account of your team)."
+    )
+    create.add_argument("--name", required=True, help="name of the cloud agent")
+    create.add_argument("--description", help="what the agent is for")
+    create.set_defaults(handler=create_agent)
+
+    delete = actions.add_parser(
+        "delete", parents=[common], help="Delete a cloud agent and every API key bound to it."
+    )
+    delete.add_argument("uid", metavar="UID")
+    delete.add_argument("--force", action="store_true", help="do not ask for confirmation")
+    delete.set_defaults(handler=delete_agent)
+
+
+def run_local(context: CliContext, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from oz.harness.runner import run_harness, spec_from_env
 
-    context = get_context()
     try:
         spec = spec_from_env(os.environ)
     except ValueError as exc:
-        raise CliError(str(exc), 2) from None
-    body: dict[str, Any] = {"prompt": prompt, "source": "LOCAL", "execution_location": "LOCAL"}
-    if title:
-        body["title"] = title
+        raise CliError(str(exc), EXIT_USAGE) from None
+    body: dict[str, Any] = {
+        "prompt": args.prompt,
+        "source": "LOCAL",
+        "execution_location": "LOCAL",
+    }
+    if args.title:
+        body["title"] = args.title
     started = context.call("POST", "/agent/runs", body=body)
     run_id = started["run_id"]
     if context.output_format == "pretty":
-        click.echo(f"Run {run_id} started locally in {Path.cwd()}", err=True)
+        info(f"Run {run_id} started locally in {Path.cwd()}")
 
     try:
-        outcome = run_harness(spec, prompt, Path.cwd(), timeout_seconds=24 * 3600)
+        outcome = run_harness(spec, args.prompt, Path.cwd(), timeout_seconds=LOCAL_TIMEOUT_SECONDS)
         report: dict[str, Any] = {
             "state": outcome.state,
             "status_message": outcome.status_message,
@@ -63,76 +120,45 @@ def run_local(prompt: str, title: str | None) -> None:
         report = {"state": "CANCELLED", "status_message": {"message": "Interrupted by the user"}}
     run = context.call("POST", f"/agent/runs/{run_id}/report", body=report)
     emit_run(context.output_format, run)
-    exit_for(run)
+    return exit_status(run)
 
 
-@agent.command("run-cloud")
-@click.option("-p", "--prompt", required=True, help="What the agent should do.")
-@click.option(
-    "--agent",
-    "agent_uid",
-    metavar="UID",
-    help="Run as this cloud agent: usage is attributed to it.",
-)
-@click.option("-e", "--environment", metavar="ENV", help="Environment id to run in.")
-@click.option("--host", metavar="WORKER_ID", help="Self-hosted worker that must run it.")
-@click.option("--title", help="Run title; defaults to the prompt's first line.")
-@click.option("--wait", is_flag=True, help="Wait for the run to end and show its output.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(1),
-    default=3600,
-    show_default=True,
-    help="Seconds to wait with --wait.",
-)
-def run_cloud(
-    prompt: str,
-    agent_uid: str | None,
-    environment: str | None,
-    host: str | None,
-    title: str | None,
-    wait: bool,
-    timeout: float,
-) -> None:
-    """Queue a run for a worker."""
-    context = get_context()
+def run_cloud(context: CliContext, args: argparse.Namespace) -> int:
     config = {
         key: value
-        for key, value in (("environment_id", environment), ("worker_host", host))
+        for key, value in (("environment_id", args.environment), ("worker_host", args.host))
         if value
     }
-    body: dict[str, Any] = {"prompt": prompt, "source": "CLI", "config": config}
-    if agent_uid:
-        body["agent_identity_uid"] = agent_uid
-    if title:
-        body["title"] = title
+    body: dict[str, Any] = {"prompt": args.prompt, "source": "CLI", "config": config}
+    if args.agent_uid:
+        body["agent_identity_uid"] = args.agent_uid
+    if args.title:
+        body["title"] = args.title
     started = context.call("POST", "/agent/runs", body=body)
-    if not wait:
+    run_id = started["run_id"]
+    if not args.wait:
         emit_object(
             context.output_format,
             started,
-            f"Queued run {started['run_id']}. Follow it: oz run get {started['run_id']}",
+            f"Queued run {run_id}. Follow it: oz run get {run_id}",
         )
-        return
+        return 0
 
     if context.output_format == "pretty":
-        click.echo(f"Queued run {started['run_id']}; waiting for a worker...", err=True)
-    deadline = time.monotonic() + timeout
+        info(f"Queued run {run_id}; waiting for a worker...")
+    deadline = time.monotonic() + args.timeout
     while True:
-        run = context.call("GET", f"/agent/runs/{started['run_id']}")
+        run = context.call("GET", f"/agent/runs/{run_id}")
         if run["state"] in TERMINAL_STATES:
             break
         if time.monotonic() > deadline:
-            raise CliError(f"run {started['run_id']} is still {run['state']} after {timeout:g} s")
+            raise CliError(f"run {run_id} is still {run['state']} after {args.timeout:g} s")
         time.sleep(POLL_SECONDS)
     emit_run(context.output_format, run)
-    exit_for(run)
+    return exit_status(run)
 
 
-@agent.command("list")
-def list_agents() -> None:
-    """List your teams' cloud agents."""
-    context = get_context()
+def list_agents(context: CliContext, _args: argparse.Namespace) -> int:
     document = context.call("GET", "/agent/identities")
     emit_rows(
         context.output_format,
@@ -141,52 +167,39 @@ def list_agents() -> None:
         json_document=document,
         title="Cloud agents",
     )
+    return 0
 
 
-@agent.command("get")
-@click.argument("uid")
-def get_agent(uid: str) -> None:
-    """Show a cloud agent."""
-    context = get_context()
-    found = context.call("GET", f"/agent/identities/{uid}")
-    emit_object(
-        context.output_format,
-        found,
-        f"{found['name']} ({found['uid']})\n  created: {when(found['created_at'])}",
-    )
+def get_agent(context: CliContext, args: argparse.Namespace) -> int:
+    found = context.call("GET", f"/agent/identities/{args.uid}")
+    text = f"{found['name']} ({found['uid']})\n  created: {when(found['created_at'])}"
+    emit_object(context.output_format, found, text)
+    return 0
 
 
-@agent.command("create")
-@click.option("--name", required=True, help="Name of the cloud agent.")
-@click.option("--description", help="What the agent is for.")
-def create_agent(name: str, description: str | None) -> None:
-    """Create a cloud agent (a service account of your team)."""
-    context = get_context()
-    body = {"name": name, **({"description": description} if description else {})}
+def create_agent(context: CliContext, args: argparse.Namespace) -> int:
+    body = {"name": args.name, **({"description": args.description} if args.description else {})}
     created = context.call("POST", "/agent/identities", body=body)
     emit_object(
         context.output_format,
         created,
         f"Created cloud agent {created['name']!r} ({created['uid']}).",
     )
+    return 0
 
 
-@agent.command("delete")
-@click.argument("uid")
-@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
-def delete_agent(uid: str, force: bool) -> None:
-    """Delete a cloud agent and every API key bound to it."""
-    context = get_context()
-    if not force:
+def delete_agent(context: CliContext, args: argparse.Namespace) -> int:
+    if not args.force:
         if not is_interactive():
             raise CliError(
-                "deleting a cloud agent needs confirmation: pass --force when no"
-                " terminal is attached"
+                "deleting a cloud agent needs confirmation: pass --force when no terminal is"
+                " attached"
             )
-        click.confirm(f"Delete cloud agent {uid} and every API key bound to it?", abort=True)
-    context.call("DELETE", f"/agent/identities/{uid}")
+        confirm(f"Delete cloud agent {args.uid} and every API key bound to it?")
+    context.call("DELETE", f"/agent/identities/{args.uid}")
     emit_object(
         context.output_format,
-        {"uid": uid, "deleted": True},
-        f"Deleted cloud agent {uid} and its API keys.",
+        {"uid": args.uid, "deleted": True},
+        f"Deleted cloud agent {args.uid} and its API keys.",
     )
+    return 0

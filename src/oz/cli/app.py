@@ -1,129 +1,111 @@
-"""The `oz` command group and its global options."""
+"""The `oz` command line: global options, subcommands and exit statuses.
+
+Built on argparse from the standard library, because CI jobs start `oz` many times and
+a larger framework would add tens of milliseconds to every start (see bench/README.md).
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
-from typing import Any
-
-import click
+import sys
 
 from oz import __version__
-from oz.cli.context import DEFAULT_ROOT_URL, OUTPUT_FORMATS, CliContext, resolve_api_key
+from oz.cli import agents_cmd, keys_cmd, runs_cmd, whoami_cmd
+from oz.cli.context import (
+    DEFAULT_ROOT_URL,
+    OUTPUT_FORMATS,
+    CliContext,
+    CliError,
+    resolve_api_key,
+)
+
+DESCRIPTION = """\
+Oz: run cloud agents and manage API keys.
+
+Authenticate with an API key in the WARP_API_KEY environment variable."""
+EPILOG = """\
+exit statuses: 0 success, 1 failure, 2 bad usage, 3 authentication required,
+4 not authorized, 5 not found, 6 server unreachable"""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="oz")
-@click.option(
-    "--api-key",
-    metavar="KEY",
-    help="API key to authenticate with. Prefer the WARP_API_KEY environment variable:"
-    " flags are visible in shell history and process lists.",
-)
-@click.option(
-    "--output-format",
-    type=click.Choice(OUTPUT_FORMATS),
-    envvar="WARP_OUTPUT_FORMAT",
-    default="pretty",
-    show_default=True,
-    help="Output format [env: WARP_OUTPUT_FORMAT].",
-)
-@click.option(
-    "--server-root-url",
-    envvar="WARP_SERVER_ROOT_URL",
-    default=DEFAULT_ROOT_URL,
-    show_default=True,
-    help="Root URL of the oz server [env: WARP_SERVER_ROOT_URL].",
-)
-@click.option("--debug", is_flag=True, help="Show more detail on errors.")
-@click.pass_context
-def cli(
-    ctx: click.Context,
-    api_key: str | None,
-    output_format: str,
-    server_root_url: str,
-    debug: bool,
-) -> None:
-    """Oz: run cloud agents and manage API keys.
+def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """Add the global options; after a subcommand they only override what was given."""
+    default = argparse.SUPPRESS if after_command else None
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=default,
+        help="API key to authenticate with. Prefer the WARP_API_KEY environment variable:"
+        " flags are visible in shell history and process lists.",
+    )
+    parser.add_argument(
+        "--output-format",
+        choices=OUTPUT_FORMATS,
+        default=default,
+        help="output format (default: $WARP_OUTPUT_FORMAT, else pretty)",
+    )
+    parser.add_argument(
+        "--server-root-url",
+        metavar="URL",
+        default=default,
+        help=f"root URL of the oz server (default: $WARP_SERVER_ROOT_URL, else {DEFAULT_ROOT_URL})",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if after_command else False,
+        help="show more detail on errors",
+    )
 
-    Authenticate with an API key in the WARP_API_KEY environment variable.
-    """
-    key, source = resolve_api_key(api_key, os.environ.get("WARP_API_KEY"))
-    ctx.obj = CliContext(
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oz",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"oz {__version__}")
+    _add_global_options(parser, after_command=False)
+
+    # Leaf commands accept the global options too, as in `oz run list --api-key KEY`.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, after_command=True)
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (whoami_cmd, keys_cmd, agents_cmd, runs_cmd):
+        module.register(commands, common)
+    return parser
+
+
+def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> CliContext:
+    output_format = args.output_format or os.environ.get("WARP_OUTPUT_FORMAT") or "pretty"
+    if output_format not in OUTPUT_FORMATS:
+        parser.error(
+            f"WARP_OUTPUT_FORMAT must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}"
+        )
+    key, source = resolve_api_key(args.api_key, os.environ.get("WARP_API_KEY"))
+    return CliContext(
         output_format=output_format,
-        root_url=server_root_url,
-        debug=debug,
+        root_url=args.server_root_url or os.environ.get("WARP_SERVER_ROOT_URL") or DEFAULT_ROOT_URL,
+        debug=args.debug,
         api_key=key,
         api_key_source=source,
     )
 
 
-def _override(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-    """Apply a global option given after the subcommand, as in `oz run list --api-key K`."""
-    if value is None or value is False:
-        return value
-    context = ctx.find_object(CliContext)
-    assert context is not None
-    assert param.name is not None
-    if param.name == "api_key":
-        key, source = resolve_api_key(value, None)
-        if key is not None:
-            context.api_key, context.api_key_source = key, source
-    elif param.name == "server_root_url":
-        context.root_url = value
-    else:
-        setattr(context, param.name, value)
-    return value
-
-
-def _global_options() -> list[click.Option]:
-    return [
-        click.Option(
-            ["--api-key"],
-            metavar="KEY",
-            expose_value=False,
-            callback=_override,
-            help="Same as the global --api-key.",
-        ),
-        click.Option(
-            ["--output-format", "output_format"],
-            type=click.Choice(OUTPUT_FORMATS),
-            expose_value=False,
-            callback=_override,
-            help="Same as the global --output-format.",
-        ),
-        click.Option(
-            ["--server-root-url"],
-            expose_value=False,
-            callback=_override,
-            help="Same as the global --server-root-url.",
-        ),
-        click.Option(
-            ["--debug"],
-            is_flag=True,
-            expose_value=False,
-            callback=_override,
-            help="Same as the global --debug.",
-        ),
-    ]
-
-
-def _add_global_options(command: click.Command) -> None:
-    """Accept the global options after any subcommand too, as the Oz CLI does."""
-    if isinstance(command, click.Group):
-        for child in command.commands.values():
-            _add_global_options(child)
-        return
-    command.params.extend(_global_options())
-
-
-def _register() -> None:
-    from oz.cli import agents_cmd, keys_cmd, runs_cmd, whoami_cmd
-
-    for command in (whoami_cmd.whoami, keys_cmd.api_key, agents_cmd.agent, runs_cmd.run_group):
-        _add_global_options(command)
-        cli.add_command(command)
-
-
-def run() -> None:
-    _register()
-    cli(prog_name="oz")
+def run(argv: list[str] | None = None) -> int:
+    """Run `oz` with `argv` and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    context = _context(parser, args)
+    try:
+        status: int = args.handler(context, args)
+    except CliError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    return status

@@ -1,16 +1,13 @@
-"""Global options of `oz`, the resolved API key, and the mapping of API errors to exits."""
+"""Shared state of every `oz` command, the API key's source, and errors as exit statuses."""
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import click
-
-from oz import keys
-from oz.client.http import ApiError, ClientError, OzClient
+if TYPE_CHECKING:
+    from oz.client.http import ApiError, OzClient
 
 DEFAULT_ROOT_URL = "http://127.0.0.1:8000"
 OUTPUT_FORMATS = ("json", "ndjson", "pretty", "text")
@@ -25,29 +22,49 @@ EXIT_CODES = {
     "feature_not_available": 4,
     "resource_not_found": 5,
 }
+EXIT_USAGE = 2
 EXIT_UNREACHABLE = 6
 
 
-class CliError(click.ClickException):
-    """A failure reported as one line on standard error, with its own exit status."""
+class CliError(Exception):
+    """A failure reported as one line on standard error, with its exit status."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click declares it per class
+        self.exit_code = exit_code
 
 
-@dataclass
 class CliContext:
-    """Shared state of every command: output format, server URL, the API key and its source."""
+    """Shared state of every command: output format, server URL, the API key and its source.
 
-    output_format: str
-    root_url: str
-    debug: bool
-    api_key: str | None = field(default=None, repr=False)
-    api_key_source: str | None = None
+    A plain class, not a dataclass: `dataclasses` imports `inspect`, which costs every
+    `oz` start about 9 ms.
+    """
+
+    def __init__(
+        self,
+        output_format: str,
+        root_url: str,
+        debug: bool = False,
+        api_key: str | None = None,
+        api_key_source: str | None = None,
+    ) -> None:
+        self.output_format = output_format
+        self.root_url = root_url
+        self.debug = debug
+        self.api_key = api_key
+        self.api_key_source = api_key_source
+
+    def __repr__(self) -> str:
+        return (
+            f"CliContext({self.output_format!r}, {self.root_url!r}, key from {self.api_key_source})"
+        )
 
     def client(self) -> OzClient:
         """Return a client with a checked API key, or fail before contacting the server."""
+        from oz import keys
+        from oz.client.http import ClientError, OzClient
+
         if self.api_key is None:
             raise CliError(
                 "no API key: set the WARP_API_KEY environment variable (recommended) or pass"
@@ -61,10 +78,12 @@ class CliContext:
         try:
             return OzClient(self.root_url, self.api_key)
         except ClientError as exc:
-            raise CliError(str(exc), 2) from None
+            raise CliError(str(exc), EXIT_USAGE) from None
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the API; turn its errors into exits with a readable message."""
+        from oz.client.http import ApiError, ClientError
+
         try:
             return self.client().request(method, path, **kwargs)
         except ApiError as exc:
@@ -74,7 +93,7 @@ class CliContext:
 
     def fail_api(self, error: ApiError) -> NoReturn:
         if self.output_format in ("json", "ndjson"):
-            click.echo(json.dumps({"error": error.problem}), err=True)
+            print(json.dumps({"error": error.problem}), file=sys.stderr)
         code = error.code
         field = error.problem.get("field")
         message = f"{error.message} [{code}" + (f", field {field}]" if field else "]")
@@ -91,11 +110,21 @@ def resolve_api_key(flag_value: str | None, env_value: str | None) -> tuple[str 
     return None, None
 
 
-def get_context() -> CliContext:
-    context = click.get_current_context().find_object(CliContext)
-    assert context is not None
-    return context
-
-
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def confirm(question: str) -> None:
+    """Ask a yes/no question on the terminal; raise CliError unless the answer is yes."""
+    answer = input(f"{question} [y/N]: ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise CliError("Aborted.")
+
+
+def choose(question: str, count: int) -> int:
+    """Ask for a number from 1 to `count` on the terminal; return it as a 0-based index."""
+    while True:
+        answer = input(f"{question} [1-{count}]: ").strip()
+        if answer.isdigit() and 1 <= int(answer) <= count:
+            return int(answer) - 1
+        print(f"Enter a number from 1 to {count}.", file=sys.stderr)

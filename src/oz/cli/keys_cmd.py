@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
-import click
-
-from oz.cli.context import CliError, get_context, is_interactive
+from oz.cli.context import CliContext, CliError, choose, confirm, is_interactive
 from oz.cli.output import Column, emit_object, emit_rows, warn, when
 
 SORT_CHOICES = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -14,7 +13,7 @@ SORT_CHOICES = ("name", "created-at", "last-used-at", "expires-at", "scope")
 
 def scope_label(row: dict[str, Any]) -> str:
     scope = row["scope"]
-    return f"{scope['name']} (agent)" if scope["type"] == "agent" else scope["name"]
+    return f"{scope['name']} (agent)" if scope["type"] == "agent" else str(scope["name"])
 
 
 KEY_COLUMNS: list[Column] = [
@@ -33,106 +32,102 @@ def json_row(row: dict[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in fields}
 
 
-@click.group("api-key")
-def api_key() -> None:
-    """Create, list and expire API keys."""
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser(
+        "api-key", help="Create, list and expire API keys.", description="Manage API keys."
+    )
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser(
+        "list", parents=[common], help="List your personal keys and your teams' agent keys."
+    )
+    listing.add_argument(
+        "--sort-by", choices=SORT_CHOICES, default="created-at", help="column to sort by"
+    )
+    listing.set_defaults(handler=list_keys)
+
+    create = actions.add_parser(
+        "create", parents=[common], help="Create an API key. The key is shown once."
+    )
+    create.add_argument("name", metavar="NAME", help="name of the key, 1 to 100 characters")
+    expiry = create.add_mutually_exclusive_group(required=True)
+    expiry.add_argument(
+        "--expires-in", metavar="DURATION", help="lifetime such as 90m, 12h, 1d, 30d or 90d"
+    )
+    expiry.add_argument(
+        "--expires-at", metavar="RFC3339", help="expiry time, such as 2030-01-31T12:00:00Z"
+    )
+    expiry.add_argument("--no-expiration", action="store_true", help="the key never expires")
+    create.add_argument(
+        "--agent",
+        dest="agent_uid",
+        metavar="UID",
+        help="create an agent key that acts as this cloud agent",
+    )
+    create.set_defaults(handler=create_key)
+
+    for name, aliases in (("expire", ["delete"]),):
+        expire = actions.add_parser(
+            name,
+            aliases=aliases,
+            parents=[common],
+            help="Expire (delete) a key by uid or name, at once and for good.",
+        )
+        expire.add_argument("name_or_uid", metavar="NAME_OR_UID")
+        expire.add_argument("--force", action="store_true", help="do not ask for confirmation")
+        expire.set_defaults(handler=expire_key)
 
 
-@api_key.command("list")
-@click.option(
-    "--sort-by",
-    type=click.Choice(SORT_CHOICES),
-    default="created-at",
-    show_default=True,
-    help="Column to sort by.",
-)
-def list_keys(sort_by: str) -> None:
-    """List your personal keys and your teams' agent keys."""
-    context = get_context()
-    rows = [
-        json_row(row)
-        for row in context.call("GET", "/api-keys", query={"sort_by": sort_by})["api_keys"]
-    ]
+def list_keys(context: CliContext, args: argparse.Namespace) -> int:
+    document = context.call("GET", "/api-keys", query={"sort_by": args.sort_by})
+    rows = [json_row(row) for row in document["api_keys"]]
     emit_rows(context.output_format, rows, KEY_COLUMNS, title="API keys")
+    return 0
 
 
-@api_key.command("create")
-@click.argument("name")
-@click.option("--expires-in", metavar="DURATION", help="Lifetime such as 90m, 12h, 1d, 30d or 90d.")
-@click.option("--expires-at", metavar="RFC3339", help="Expiry time, such as 2030-01-31T12:00:00Z.")
-@click.option("--no-expiration", is_flag=True, help="The key never expires.")
-@click.option(
-    "--agent", "agent_uid", metavar="UID", help="Create an agent key that acts as this cloud agent."
-)
-def create_key(
-    name: str,
-    expires_in: str | None,
-    expires_at: str | None,
-    no_expiration: bool,
-    agent_uid: str | None,
-) -> None:
-    """Create an API key named NAME. The key is shown once."""
-    chosen = [
-        flag
-        for flag, value in (
-            ("--expires-in", expires_in),
-            ("--expires-at", expires_at),
-            ("--no-expiration", no_expiration),
-        )
-        if value
-    ]
-    if len(chosen) != 1:
-        raise click.UsageError(
-            "give exactly one of --expires-in, --expires-at and --no-expiration"
-            + (f" (got {' and '.join(chosen)})" if chosen else "")
-        )
-    body: dict[str, Any] = {"name": name, "type": "agent" if agent_uid else "personal"}
-    if agent_uid:
-        body["agent_uid"] = agent_uid
-    if expires_at:
-        body["expires_at"] = expires_at
+def create_key(context: CliContext, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"name": args.name, "type": "agent" if args.agent_uid else "personal"}
+    if args.agent_uid:
+        body["agent_uid"] = args.agent_uid
+    if args.expires_at:
+        body["expires_at"] = args.expires_at
     else:
-        body["expires_in"] = "never" if no_expiration else expires_in
+        body["expires_in"] = "never" if args.no_expiration else args.expires_in
 
-    context = get_context()
     created = context.call("POST", "/api-keys", body=body)
     result = {"raw_api_key": created["raw_api_key"], "api_key": json_row(created["api_key"])}
     if context.output_format == "text":
         emit_object("text", result, created["raw_api_key"])
-        return
+        return 0
     if context.output_format != "pretty":
         emit_object(context.output_format, result)
-        return
+        return 0
     key = created["api_key"]
-    click.echo(
+    print(
         f"Created API key {key['name']!r} ({key['uid']}), scope {scope_label(key)},"
         f" expires {when(key['expires_at'])}."
     )
     warn("This is the only time the key is shown. Store it in a secret manager now.")
-    click.echo(created["raw_api_key"])
+    print(created["raw_api_key"])
+    return 0
 
 
-@api_key.command("expire")
-@click.argument("name_or_uid")
-@click.option("--force", is_flag=True, help="Do not ask for confirmation.")
-def expire_key(name_or_uid: str, force: bool) -> None:
-    """Expire (delete) a key by uid or name, at once and for good."""
-    context = get_context()
+def expire_key(context: CliContext, args: argparse.Namespace) -> int:
     rows = context.call("GET", "/api-keys")["api_keys"]
-    key = _pick(rows, name_or_uid)
-    if not force:
+    key = _pick(rows, args.name_or_uid)
+    if not args.force:
         if not is_interactive():
             raise CliError(
                 f"expiring {key['name']!r} ({key['uid']}) needs confirmation: pass --force"
                 " when no terminal is attached"
             )
-        click.confirm(
+        confirm(
             f"Expire {key['name']!r} ({key['uid']}, wk-**{key['key_suffix']})? It stops"
-            " working at once and cannot be undone",
-            abort=True,
+            " working at once and cannot be undone"
         )
     result = context.call("DELETE", f"/api-keys/{key['uid']}")
     emit_object(context.output_format, result, f"Expired {key['name']!r} ({key['uid']}).")
+    return 0
 
 
 def _pick(rows: list[dict[str, Any]], name_or_uid: str) -> dict[str, Any]:
@@ -154,9 +149,5 @@ def _pick(rows: list[dict[str, Any]], name_or_uid: str) -> dict[str, Any]:
         raise CliError(
             f"{len(matches)} keys are named {name_or_uid!r}; expire one by uid:\n{listing}"
         )
-    click.echo(f"{len(matches)} keys are named {name_or_uid!r}:\n{listing}")
-    choice = click.prompt("Which one", type=click.IntRange(1, len(matches)))
-    return matches[choice - 1]
-
-
-api_key.add_command(expire_key, "delete")
+    print(f"{len(matches)} keys are named {name_or_uid!r}:\n{listing}")
+    return matches[choose("Which one", len(matches))]

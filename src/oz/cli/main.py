@@ -14,4 +14,4 @@ def main() -> None:
 
     from oz.cli.app import run
 
-    run()
+    sys.exit(run())

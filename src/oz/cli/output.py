@@ -7,11 +7,9 @@ fields. Rich is imported only when a pretty table is printed.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
-
-import click
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 # Columns whose values are read or copied whole (ids, masked keys, times).
@@ -22,6 +20,8 @@ def when(value: str | None, empty: str = "Never") -> str:
     """Render an RFC 3339 time as `YYYY-MM-DD HH:MM UTC`."""
     if not value:
         return empty
+    from datetime import datetime
+
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -29,9 +29,9 @@ def when(value: str | None, empty: str = "Never") -> str:
 def emit_object(output_format: str, obj: Any, text: str | None = None) -> None:
     """Print one object: JSON for json/ndjson, otherwise `text`."""
     if output_format in ("json", "ndjson") or text is None:
-        click.echo(json.dumps(obj, indent=2 if output_format == "json" else None))
+        print(json.dumps(obj, indent=2 if output_format == "json" else None))
     else:
-        click.echo(text)
+        print(text)
 
 
 def emit_rows(
@@ -44,13 +44,13 @@ def emit_rows(
 ) -> None:
     """Print a list: a JSON document, one JSON object a line, tab-separated text or a table."""
     if output_format == "json":
-        click.echo(json.dumps(json_document if json_document is not None else rows, indent=2))
+        print(json.dumps(json_document if json_document is not None else rows, indent=2))
     elif output_format == "ndjson":
         for row in rows:
-            click.echo(json.dumps(row))
+            print(json.dumps(row))
     elif output_format == "text":
         for row in rows:
-            click.echo("\t".join(render(row) for _, render in columns))
+            print("\t".join(render(row) for _, render in columns))
     else:
         _table(rows, columns, title)
 
@@ -72,4 +72,12 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], title: str
 
 
 def warn(message: str) -> None:
-    click.secho(message, fg="yellow", err=True)
+    """Print a warning on standard error, in yellow on a terminal."""
+    if sys.stderr.isatty():
+        message = f"\033[33m{message}\033[0m"
+    print(message, file=sys.stderr)
+
+
+def info(message: str) -> None:
+    """Print progress on standard error, so standard output stays the result."""
+    print(message, file=sys.stderr)

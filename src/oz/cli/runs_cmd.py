@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import click
+import argparse
+from typing import Any
 
-from oz.cli.context import get_context
+from oz.cli.context import CliContext
 from oz.cli.output import emit_object, emit_rows
 from oz.cli.runs_view import RUN_COLUMNS, emit_run
 
@@ -21,54 +22,62 @@ STATES = (
 )
 
 
-@click.group("run")
-def run_group() -> None:
-    """Inspect and cancel runs."""
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 500:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 500, got {text!r}")
+    return int(text)
 
 
-@run_group.command("list")
-@click.option(
-    "--state",
-    "run_states",
-    multiple=True,
-    type=click.Choice(STATES),
-    help="Only runs in this state; repeat for several.",
-)
-@click.option(
-    "-L",
-    "--limit",
-    type=click.IntRange(1, 500),
-    default=20,
-    show_default=True,
-    help="Runs per page.",
-)
-@click.option("--cursor", help="next_cursor of the previous page.")
-def list_runs(run_states: tuple[str, ...], limit: int, cursor: str | None) -> None:
-    """List runs of your teams, most recently updated first."""
-    context = get_context()
-    page = context.call(
-        "GET", "/agent/runs", query={"state": list(run_states), "limit": limit, "cursor": cursor}
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("run", help="Inspect and cancel runs.", description="Runs.")
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser(
+        "list", parents=[common], help="List runs of your teams, most recently updated first."
     )
+    listing.add_argument(
+        "--state",
+        dest="run_states",
+        action="append",
+        choices=STATES,
+        default=[],
+        help="only runs in this state; repeat for several",
+    )
+    listing.add_argument(
+        "-L", "--limit", type=_limit, default=20, help="runs per page, 1 to 500 (default 20)"
+    )
+    listing.add_argument("--cursor", help="next_cursor of the previous page")
+    listing.set_defaults(handler=list_runs)
+
+    get = actions.add_parser("get", parents=[common], help="Show a run, with its output.")
+    get.add_argument("run_id", metavar="RUN_ID")
+    get.set_defaults(handler=get_run)
+
+    cancel = actions.add_parser(
+        "cancel", parents=[common], help="Cancel a queued or running cloud run."
+    )
+    cancel.add_argument("run_id", metavar="RUN_ID")
+    cancel.set_defaults(handler=cancel_run)
+
+
+def list_runs(context: CliContext, args: argparse.Namespace) -> int:
+    query = {"state": args.run_states, "limit": args.limit, "cursor": args.cursor}
+    page = context.call("GET", "/agent/runs", query=query)
     emit_rows(context.output_format, page["runs"], RUN_COLUMNS, json_document=page, title="Runs")
     next_cursor = page["page_info"].get("next_cursor")
     if next_cursor and context.output_format == "pretty":
-        click.echo(f"More runs: oz run list --cursor {next_cursor}")
+        print(f"More runs: oz run list --cursor {next_cursor}")
+    return 0
 
 
-@run_group.command("get")
-@click.argument("run_id")
-def get_run(run_id: str) -> None:
-    """Show a run, with its output."""
-    context = get_context()
-    emit_run(context.output_format, context.call("GET", f"/agent/runs/{run_id}"))
+def get_run(context: CliContext, args: argparse.Namespace) -> int:
+    emit_run(context.output_format, context.call("GET", f"/agent/runs/{args.run_id}"))
+    return 0
 
 
-@run_group.command("cancel")
-@click.argument("run_id")
-def cancel_run(run_id: str) -> None:
-    """Cancel a queued or running cloud run."""
-    context = get_context()
-    result = context.call("POST", f"/agent/runs/{run_id}/cancel")
+def cancel_run(context: CliContext, args: argparse.Namespace) -> int:
+    result = context.call("POST", f"/agent/runs/{args.run_id}/cancel")
     emit_object(
         context.output_format, {"run_id": result, "cancelled": True}, f"Cancelled run {result}."
     )
+    return 0

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
 from oz.cli.output import Column, emit_object, when
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "ERROR", "CANCELLED")
@@ -56,7 +54,6 @@ def emit_run(output_format: str, run: dict[str, Any]) -> None:
     emit_object(output_format, run, describe(run))
 
 
-def exit_for(run: dict[str, Any]) -> None:
-    """Exit 1 unless the run succeeded."""
-    if run["state"] != "SUCCEEDED":
-        raise click.exceptions.Exit(1)
+def exit_status(run: dict[str, Any]) -> int:
+    """Return the exit status for a finished run: 0 if it succeeded, else 1."""
+    return 0 if run["state"] == "SUCCEEDED" else 1

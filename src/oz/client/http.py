@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -23,14 +22,12 @@ class ClientError(Exception):
     """The server could not be reached or sent an unreadable response."""
 
 
-@dataclass
 class ApiError(Exception):
     """The server returned an error as problem+json."""
 
-    status: int
-    problem: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
         super().__init__(self.message)
 
     @property
