@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,6 @@ from oz.db.engine import Database
 from oz.logs import JsonFormatter
 from tests.support.databases import PostgresDatabases, sqlite_database
 from tests.support.secrets import SEEN_RAW_KEYS
-from tests.support.server import OzServer
 from tests.support.world import World
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -99,30 +98,3 @@ def frozen_clock() -> Clock:
     fake = Clock(datetime(2030, 1, 15, 12, 0, tzinfo=UTC))
     clock.set_source(fake)
     return fake
-
-
-@pytest.fixture
-def make_server(
-    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresDatabases
-) -> Iterator[Callable[..., OzServer]]:
-    """Start `ozd serve` processes; each gets a data directory and, on PostgreSQL, a database."""
-    servers: list[OzServer] = []
-    created_databases: list[PostgresDatabases] = []
-
-    def start(backend: str = "sqlite", **env: str) -> OzServer:
-        data_dir = tmp_path_factory.mktemp("ozd")
-        url = None
-        if backend == "postgresql":
-            pg = PostgresDatabases()
-            pg.create()
-            created_databases.append(pg)
-            url = pg.url
-        server = OzServer(data_dir, data_dir / f"ozd-{len(servers)}.log", url, env)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.stop()
-    for pg in created_databases:
-        pg.drop()

@@ -462,3 +462,18 @@ def test_global_options_work_after_the_subcommand(server: OzServer) -> None:
     document = json.loads(result.stdout)
     assert document["api_key_source"] == "--api-key"
     assert document["type"] == "user"
+
+
+def test_debug_prints_the_problem_with_trace_id(server: OzServer) -> None:
+    result = server.oz(
+        "--debug", "api-key", "expire", "no-such-key", "--force", api_key=server.owner_key
+    )
+    unknown = server.oz("--debug", "run", "get", "no-such-run", api_key=server.owner_key)
+
+    assert result.returncode == 5, failure(result)
+    assert unknown.returncode == 5, failure(unknown)
+    assert '"trace_id"' in unknown.stderr
+    assert (
+        '"type": "/reference/api-and-sdk/troubleshooting/errors/resource-not-found/"'
+        in unknown.stderr
+    )

@@ -55,7 +55,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool)
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS if after_command else False,
-        help="show more detail on errors",
+        help="print the server's whole problem object on errors",
     )
 
 

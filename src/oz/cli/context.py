@@ -94,6 +94,8 @@ class CliContext:
     def fail_api(self, error: ApiError) -> NoReturn:
         if self.output_format in ("json", "ndjson"):
             print(json.dumps({"error": error.problem}), file=sys.stderr)
+        elif self.debug:
+            print(json.dumps(error.problem, indent=2), file=sys.stderr)
         code = error.code
         field = error.problem.get("field")
         message = f"{error.message} [{code}" + (f", field {field}]" if field else "]")
