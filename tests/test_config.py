@@ -33,6 +33,7 @@ def test_defaults_use_sqlite_in_the_data_dir(tmp_path: Path) -> None:
         ("OZ_AUTH_CACHE_SECONDS", "99999"),
         ("OZ_SECRET", "too-short"),
         ("OZ_WORKER_DIR", "/nonexistent/dir"),
+        ("OZ_WORKER_ID", "warp-hosted-1"),
     ],
 )
 def test_bad_variable_is_named(tmp_path: Path, variable: str, value: str) -> None:

@@ -34,6 +34,8 @@ class Settings:
     harness: HarnessSpec = field(default_factory=HarnessSpec)
     # Directory the embedded worker runs agents in; None gives each run a new empty one.
     worker_dir: Path | None = None
+    # Id the embedded worker claims runs under; None means `embedded-<hostname>`.
+    worker_id: str | None = None
     worker_enabled: bool = True
     worker_concurrency: int = 2
     run_timeout_seconds: float = 3600.0
@@ -55,6 +57,14 @@ class Settings:
             harness = spec_from_env(env)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        worker_id = env.get("OZ_WORKER_ID") or None
+        if worker_id is not None and (
+            worker_id.lower().startswith("warp") or not worker_id.strip() or len(worker_id) > 200
+        ):
+            raise ConfigError(
+                f"OZ_WORKER_ID {worker_id!r} must be 1 to 200 characters and must not start"
+                " with 'warp', which names hosted workers"
+            )
         worker_dir = env.get("OZ_WORKER_DIR")
         if worker_dir is not None and not Path(worker_dir).is_dir():
             raise ConfigError(f"OZ_WORKER_DIR {worker_dir!r} is not an existing directory")
@@ -73,6 +83,7 @@ class Settings:
             log_level=_choice(env, "OZ_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
             harness=harness,
             worker_dir=Path(worker_dir) if worker_dir else None,
+            worker_id=worker_id,
             worker_enabled=_boolean(env, "OZ_WORKER", default=True),
             worker_concurrency=int(_number(env, "OZ_WORKER_CONCURRENCY", 2, 1, 64)),
             run_timeout_seconds=_number(env, "OZ_RUN_TIMEOUT", 3600, 1, 7 * 24 * 3600),

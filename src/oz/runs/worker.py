@@ -68,7 +68,11 @@ class EmbeddedWorker:
         logger.info("worker %s stopped", self.worker_id)
 
     def _recover_abandoned_runs(self) -> None:
-        """End runs this worker held when it last stopped: their harness is gone."""
+        """End runs this worker held when it last stopped: their harness is gone.
+
+        Two servers on one host sharing a database need distinct `OZ_WORKER_ID`s, or each
+        would end the other's runs at start.
+        """
         now = utcnow()
         with self._database.transaction() as session:
             result = session.execute(

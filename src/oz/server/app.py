@@ -38,6 +38,7 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
             concurrency=settings.worker_concurrency,
             timeout_seconds=settings.run_timeout_seconds,
             workdir=settings.worker_dir,
+            worker_id=settings.worker_id,
         )
     return ServerState(settings, database, secret, verifier, recorder, worker)
 
