@@ -19,7 +19,16 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-show() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+show() {
+    local shown=() arg
+    for arg in "$@"; do
+        arg=${arg#"$bin/"}
+        [[ $arg =~ [[:space:]] ]] && arg="\"$arg\""
+        shown+=("$arg")
+    done
+    printf '\033[2m$ %s\033[0m\n' "${shown[*]}"
+    "$@"
+}
 json_field() { "$bin/python" -c "import json, sys; print(json.load(sys.stdin)$1)"; }
 
 step "Initialize a throwaway data directory: $data_dir"

@@ -47,7 +47,7 @@ class Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("OZ_DATA_DIR") or default_data_dir()).expanduser()
         database_url = env.get("OZ_DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
-        if not database_url.startswith(("sqlite://", "postgresql+psycopg://")):
+        if not database_url.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ConfigError(
                 "OZ_DATABASE_URL must start with 'sqlite:///' or 'postgresql+psycopg://',"
                 f" got {redact_url(database_url)!r}"
@@ -80,7 +80,9 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             log_format=_choice(env, "OZ_LOG_FORMAT", ("text", "json"), "text"),
-            log_level=_choice(env, "OZ_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+            log_level=_choice(
+                env, "OZ_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
+            ),
             harness=harness,
             worker_dir=Path(worker_dir) if worker_dir else None,
             worker_id=worker_id,
@@ -133,8 +135,17 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{host}"
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+def _choice(
+    env: Mapping[str, str],
+    name: str,
+    choices: tuple[str, ...],
+    default: str,
+    *,
+    upper: bool = False,
+) -> str:
     value = env.get(name, default)
+    if upper:
+        value = value.upper()
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value

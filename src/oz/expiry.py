@@ -9,7 +9,7 @@ from oz.clock import ensure_utc
 
 UI_CHOICES = {"1d": timedelta(days=1), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 MAX_DURATION = timedelta(days=3650)
-_DURATION = re.compile(r"^(\d{1,7})([smhdw])$")
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -26,11 +26,15 @@ def parse_duration(text: str) -> timedelta:
             " such as 90m, 12h or 30d"
         )
     amount = int(match.group(1))
-    duration = timedelta(**{_UNITS[match.group(2)]: amount})
+    too_long = f"{text!r} is longer than 10 years (3650d): use never for no expiration"
+    try:
+        duration = timedelta(**{_UNITS[match.group(2)]: amount})
+    except OverflowError:
+        raise ExpiryError(too_long) from None
     if duration <= timedelta(0):
         raise ExpiryError(f"{text!r} must be longer than zero")
     if duration > MAX_DURATION:
-        raise ExpiryError(f"{text!r} is longer than 10 years: use never for no expiration")
+        raise ExpiryError(too_long)
     return duration
 
 

@@ -48,7 +48,7 @@ def test_agent_key_acts_as_its_cloud_agent(world: World, verifier: KeyVerifier) 
 
 
 def test_unknown_key_is_rejected(verifier: KeyVerifier) -> None:
-    with pytest.raises(AuthenticationRequired, match="unknown or was deleted"):
+    with pytest.raises(AuthenticationRequired, match="it is unknown, or it was deleted"):
         verifier.verify(keys.generate().value)
 
 

@@ -112,3 +112,65 @@ def test_serve_refuses_an_unmigrated_postgresql_schema(
 
     assert result.exit_code == 1
     assert "run `ozd migrate` first" in result.output
+
+
+@pytest.mark.parametrize(
+    ("database_url", "reason"),
+    [
+        ("sqlite:////nonexistent-directory/oz.db", "unable to open database file"),
+        ("postgresql+psycopg://oz:secret@127.0.0.1:1/oz", "connection"),
+    ],
+)
+def test_serve_reports_an_unusable_database_in_one_line(
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    reason: str,
+) -> None:
+    monkeypatch.setattr("oz.logs.configure", lambda *_: None)
+
+    result = runner.invoke(
+        cli,
+        ["serve", "--data-dir", str(tmp_path), "--no-worker"],
+        env={"OZ_DATABASE_URL": database_url, "OZ_SECRET": "s" * 32},
+    )
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot use the database")
+    assert reason in result.output
+    assert "secret@" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_relative_sqlite_url_is_rejected(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli, ["migrate", "--data-dir", str(tmp_path)], env={"OZ_DATABASE_URL": "sqlite://x.db"}
+    )
+
+    assert result.exit_code == 1
+    assert "OZ_DATABASE_URL must start with 'sqlite:///'" in result.output
+
+
+def test_unwritable_port_file_is_reported(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("oz.logs.configure", lambda *_: None)
+    init(runner, tmp_path / "data")
+
+    result = runner.invoke(
+        cli,
+        [
+            "serve",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--no-worker",
+            "--port",
+            "0",
+            "--port-file",
+            "/nonexistent-directory/port",
+        ],
+    )
+
+    assert result.exit_code == 1
+    assert "cannot write --port-file /nonexistent-directory/port" in result.output

@@ -109,3 +109,25 @@ def test_other_teams_agents_are_not_found(world: World) -> None:
 def test_agent_name_must_be_1_to_100_characters(world: World, name: str) -> None:
     with pytest.raises(InvalidRequest, match="name"), world.database.transaction() as session:
         agents.create_agent(session, world.owner, name)
+
+
+def test_members_cannot_delete_agents(world: World) -> None:
+    member = world.add_user("member@example.com", role="member")
+    agent_uid = world.add_agent("Shared", creator=member)
+
+    with (
+        pytest.raises(NotAuthorized, match="owner or admins"),
+        world.database.transaction() as session,
+    ):
+        agents.delete_agent(session, member, agent_uid)
+
+
+def test_admins_can_delete_agents(world: World) -> None:
+    admin = world.add_user("admin@example.com", role="admin")
+    agent_uid = world.add_agent("Retired")
+
+    with world.database.transaction() as session:
+        agents.delete_agent(session, admin, agent_uid)
+
+    with world.database.read() as session:
+        assert agents.list_agents(session, admin)[-1].uid != agent_uid

@@ -197,7 +197,10 @@ def test_delete_revokes_cached_key(api: Api) -> None:
     assert deleted.status_code == 200
     assert deleted.json() == {"key_uid": uid, "expired": True}
     assert after.status_code == 401
-    assert after.json()["detail"] == "the API key is not valid: it is unknown or was deleted"
+    assert (
+        after.json()["detail"] == "the API key is not valid: it is unknown, or it was deleted"
+        " (`oz api-key expire` deletes a key)"
+    )
     assert uid not in {row["uid"] for row in listed_keys(api)}
 
 

@@ -231,7 +231,8 @@ def test_problem_trace_id_replaces_invalid_request_id(api: Api, request_id: str)
         ),
         pytest.param(
             lambda api: "Bearer " + remember(keys.generate().value),
-            "the API key is not valid: it is unknown or was deleted",
+            "the API key is not valid: it is unknown, or it was deleted"
+            " (`oz api-key expire` deletes a key)",
             id="unknown-well-formed-key",
         ),
     ],
@@ -260,7 +261,10 @@ def test_auth_rejects_deleted_key(api: Api) -> None:
 
     assert response.status_code == 401
     assert response.json()["type"] == AUTHENTICATION_REQUIRED
-    assert response.json()["detail"] == "the API key is not valid: it is unknown or was deleted"
+    assert (
+        response.json()["detail"] == "the API key is not valid: it is unknown, or it was deleted"
+        " (`oz api-key expire` deletes a key)"
+    )
 
 
 def create_key_expiring_in_one_day(api: Api) -> str:

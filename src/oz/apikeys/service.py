@@ -17,7 +17,7 @@ from oz.db.models import ApiKey, CloudAgent, User
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
 from oz.expiry import ExpiryError, resolve
 from oz.identity.agents import get_agent
-from oz.identity.teams import team_uids_of
+from oz.identity.teams import require_admin, team_uids_of
 from oz.principal import Principal
 
 NAME_MAX_LENGTH = 100
@@ -146,11 +146,19 @@ def _sort_key(sort_by: str) -> Callable[[KeyView], Any]:
 
 
 def delete_key(session: Session, principal: Principal, uid: str) -> None:
-    """Delete a key at once and for good; caches drop it when the transaction commits."""
+    """Delete a key at once and for good; caches drop it when the transaction commits.
+
+    Users delete their own keys; the team's owner and admins also delete agent keys that
+    other members created.
+    """
     _require_human(principal)
     key = session.scalar(_visible_keys(session, principal).where(ApiKey.uid == uid))
     if key is None:
         raise ResourceNotFound(f"API key {uid!r} not found")
+    if key.creator_uid != principal.uid:
+        agent = session.get(CloudAgent, key.agent_uid)
+        assert agent is not None
+        require_admin(session, principal, agent.team_uid, "delete agent keys other members created")
 
     key.deleted_at = utcnow()
     announce_after_commit(session)

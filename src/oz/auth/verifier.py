@@ -132,7 +132,8 @@ class KeyVerifier:
             ).one_or_none()
             if row is None:
                 raise AuthenticationRequired(
-                    "the API key is not valid: it is unknown or was deleted"
+                    "the API key is not valid: it is unknown, or it was deleted"
+                    " (`oz api-key expire` deletes a key)"
                 )
             key, user, agent = row
 

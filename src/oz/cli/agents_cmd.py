@@ -7,7 +7,14 @@ import os
 import time
 from typing import Any
 
-from oz.cli.context import EXIT_USAGE, CliContext, CliError, confirm, is_interactive
+from oz.cli.context import (
+    EXIT_USAGE,
+    CliContext,
+    CliError,
+    confirm,
+    is_interactive,
+    segment,
+)
 from oz.cli.output import Column, emit_object, emit_rows, info, when
 from oz.cli.runs_view import TERMINAL_STATES, emit_run, exit_status
 
@@ -118,7 +125,7 @@ def run_local(context: CliContext, args: argparse.Namespace) -> int:
         }
     except KeyboardInterrupt:
         report = {"state": "CANCELLED", "status_message": {"message": "Interrupted by the user"}}
-    run = context.call("POST", f"/agent/runs/{run_id}/report", body=report)
+    run = context.call("POST", f"/agent/runs/{segment(run_id)}/report", body=report)
     emit_run(context.output_format, run)
     return exit_status(run)
 
@@ -148,11 +155,14 @@ def run_cloud(context: CliContext, args: argparse.Namespace) -> int:
         info(f"Queued run {run_id}; waiting for a worker...")
     deadline = time.monotonic() + args.timeout
     while True:
-        run = context.call("GET", f"/agent/runs/{run_id}")
+        run = context.call("GET", f"/agent/runs/{segment(run_id)}")
         if run["state"] in TERMINAL_STATES:
             break
         if time.monotonic() > deadline:
-            raise CliError(f"run {run_id} is still {run['state']} after {args.timeout:g} s")
+            raise CliError(
+                f"run {run_id} is still {run['state']} after {args.timeout:g} s: follow it"
+                f" with `oz run get {run_id}` or stop it with `oz run cancel {run_id}`"
+            )
         time.sleep(POLL_SECONDS)
     emit_run(context.output_format, run)
     return exit_status(run)
@@ -171,7 +181,7 @@ def list_agents(context: CliContext, _args: argparse.Namespace) -> int:
 
 
 def get_agent(context: CliContext, args: argparse.Namespace) -> int:
-    found = context.call("GET", f"/agent/identities/{args.uid}")
+    found = context.call("GET", f"/agent/identities/{segment(args.uid)}")
     text = f"{found['name']} ({found['uid']})\n  created: {when(found['created_at'])}"
     emit_object(context.output_format, found, text)
     return 0
@@ -196,7 +206,7 @@ def delete_agent(context: CliContext, args: argparse.Namespace) -> int:
                 " attached"
             )
         confirm(f"Delete cloud agent {args.uid} and every API key bound to it?")
-    context.call("DELETE", f"/agent/identities/{args.uid}")
+    context.call("DELETE", f"/agent/identities/{segment(args.uid)}")
     emit_object(
         context.output_format,
         {"uid": args.uid, "deleted": True},

@@ -7,6 +7,7 @@ a larger framework would add tens of milliseconds to every start (see bench/READ
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -86,12 +87,21 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> CliCo
             f"WARP_OUTPUT_FORMAT must be one of {', '.join(OUTPUT_FORMATS)}, got {output_format!r}"
         )
     key, source = resolve_api_key(args.api_key, os.environ.get("WARP_API_KEY"))
+    root_url, root_url_source = DEFAULT_ROOT_URL, "the default server root URL"
+    for value, origin in (
+        (args.server_root_url, "--server-root-url"),
+        (os.environ.get("WARP_SERVER_ROOT_URL"), "WARP_SERVER_ROOT_URL"),
+    ):
+        if value:
+            root_url, root_url_source = value, origin
+            break
     return CliContext(
         output_format=output_format,
-        root_url=args.server_root_url or os.environ.get("WARP_SERVER_ROOT_URL") or DEFAULT_ROOT_URL,
+        root_url=root_url,
         debug=args.debug,
         api_key=key,
         api_key_source=source,
+        root_url_source=root_url_source,
     )
 
 
@@ -103,9 +113,17 @@ def run(argv: list[str] | None = None) -> int:
     try:
         status: int = args.handler(context, args)
     except CliError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        if context.output_format in ("json", "ndjson"):
+            print(json.dumps(exc.document()), file=sys.stderr)
+        print(exc.line(), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (`head`, say) went away. Point stdout at /dev/null so the interpreter's
+        # final flush does not fail again, as the Python documentation recommends.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     return status

@@ -27,11 +27,25 @@ EXIT_UNREACHABLE = 6
 
 
 class CliError(Exception):
-    """A failure reported as one line on standard error, with its exit status."""
+    """A failure reported as one line on standard error, with its exit status.
 
-    def __init__(self, message: str, exit_code: int = 1) -> None:
+    `code` is the Oz error code when one fits, such as `authentication_required` for a
+    malformed key that the CLI rejects before contacting the server.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1, code: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.code = code
+
+    problem: dict[str, Any] | None = None
+
+    def line(self) -> str:
+        return f"Error: {self}" + (f" [{self.code}]" if self.code else "")
+
+    def document(self) -> dict[str, Any]:
+        """Return the JSON error document: the server's problem, or one made here."""
+        return {"error": self.problem or {"error": str(self), "code": self.code}}
 
 
 class CliContext:
@@ -48,9 +62,11 @@ class CliContext:
         debug: bool = False,
         api_key: str | None = None,
         api_key_source: str | None = None,
+        root_url_source: str = "--server-root-url",
     ) -> None:
         self.output_format = output_format
         self.root_url = root_url
+        self.root_url_source = root_url_source
         self.debug = debug
         self.api_key = api_key
         self.api_key_source = api_key_source
@@ -65,20 +81,24 @@ class CliContext:
         from oz import keys
         from oz.client.http import ClientError, OzClient
 
+        unauthenticated = "authentication_required"
         if self.api_key is None:
             raise CliError(
                 "no API key: set the WARP_API_KEY environment variable (recommended) or pass"
                 " --api-key",
-                EXIT_CODES["authentication_required"],
+                EXIT_CODES[unauthenticated],
+                unauthenticated,
             )
         try:
             keys.parse(self.api_key)
         except keys.KeyFormatError as exc:
-            raise CliError(f"{self.api_key_source}: {exc}", 3) from None
+            raise CliError(
+                f"{self.api_key_source}: {exc}", EXIT_CODES[unauthenticated], unauthenticated
+            ) from None
         try:
             return OzClient(self.root_url, self.api_key)
         except ClientError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from None
+            raise CliError(f"{self.root_url_source}: {exc}", EXIT_USAGE) from None
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the API; turn its errors into exits with a readable message."""
@@ -92,16 +112,16 @@ class CliContext:
             raise CliError(str(exc), EXIT_UNREACHABLE) from None
 
     def fail_api(self, error: ApiError) -> NoReturn:
-        if self.output_format in ("json", "ndjson"):
-            print(json.dumps({"error": error.problem}), file=sys.stderr)
-        elif self.debug:
+        if self.debug and self.output_format not in ("json", "ndjson"):
             print(json.dumps(error.problem, indent=2), file=sys.stderr)
         code = error.code
         field = error.problem.get("field")
-        message = f"{error.message} [{code}" + (f", field {field}]" if field else "]")
+        message = error.message + (f" (field {field})" if field else "")
         if code == "authentication_required" and self.api_key_source:
             message += f"; the key came from {self.api_key_source}"
-        raise CliError(message, EXIT_CODES.get(code, 1))
+        failure = CliError(message, EXIT_CODES.get(code, 1), code)
+        failure.problem = error.problem
+        raise failure
 
 
 def resolve_api_key(flag_value: str | None, env_value: str | None) -> tuple[str | None, str | None]:
@@ -110,6 +130,13 @@ def resolve_api_key(flag_value: str | None, env_value: str | None) -> tuple[str 
         if value is not None and value.strip():
             return value.strip(), source
     return None, None
+
+
+def segment(value: str) -> str:
+    """Return `value` encoded as one URL path segment, so `a/b` or `x?y` stay one id."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
 
 
 def is_interactive() -> bool:

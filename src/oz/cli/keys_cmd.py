@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oz.cli.context import CliContext, CliError, choose, confirm, is_interactive
+from oz.cli.context import CliContext, CliError, choose, confirm, is_interactive, segment
 from oz.cli.output import Column, emit_object, emit_rows, warn, when
 
 SORT_CHOICES = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -125,7 +125,7 @@ def expire_key(context: CliContext, args: argparse.Namespace) -> int:
             f"Expire {key['name']!r} ({key['uid']}, wk-**{key['key_suffix']})? It stops"
             " working at once and cannot be undone"
         )
-    result = context.call("DELETE", f"/api-keys/{key['uid']}")
+    result = context.call("DELETE", f"/api-keys/{segment(key['uid'])}")
     emit_object(context.output_format, result, f"Expired {key['name']!r} ({key['uid']}).")
     return 0
 
@@ -137,7 +137,11 @@ def _pick(rows: list[dict[str, Any]], name_or_uid: str) -> dict[str, Any]:
             return row
     matches = [row for row in rows if row["name"] == name_or_uid]
     if not matches:
-        raise CliError(f"no API key with uid or name {name_or_uid!r}", 5)
+        raise CliError(
+            f"no API key with uid or name {name_or_uid!r}: see `oz api-key list`",
+            5,
+            "resource_not_found",
+        )
     if len(matches) == 1:
         return matches[0]
 

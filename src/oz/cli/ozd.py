@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from oz import __version__
-from oz.config import ConfigError, Settings
+from oz.config import ConfigError, Settings, redact_url
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -29,6 +31,38 @@ data_dir_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Data directory (default: $OZ_DATA_DIR, else ~/.local/share/ozd).",
 )
+
+
+def _database_error(settings: Settings, exc: SQLAlchemyError) -> click.ClickException:
+    """Turn a driver error into one line that names the database and the variable."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return click.ClickException(
+        f"cannot use the database {redact_url(settings.database_url)} (OZ_DATABASE_URL,"
+        f" or the data directory's oz.db): {reason}"
+    )
+
+
+def _listen(host: str, port: int, port_file: Path | None) -> socket.socket:
+    """Bind the listening socket and record its port; close it again on any failure."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        if port_file is not None:
+            try:
+                port_file.write_text(f"{sock.getsockname()[1]}\n")
+            except OSError as exc:
+                raise click.ClickException(
+                    f"cannot write --port-file {port_file}: {exc.strerror}"
+                ) from None
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 @click.group()
@@ -60,6 +94,10 @@ def init(data_dir: Path | None, owner_email: str, team_name: str, as_json: bool)
         result = initialize(settings, owner_email, team_name)
     except (ConfigError, OzError) as exc:
         raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, exc) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot prepare the data directory: {exc}") from None
 
     if as_json:
         click.echo(
@@ -99,6 +137,8 @@ def migrate(data_dir: Path | None) -> None:
     database = Database(settings.database_url)
     try:
         run_migrations(database)
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, exc) from None
     finally:
         database.dispose()
     click.echo("Database schema is up to date.")
@@ -137,29 +177,23 @@ def serve(
         state = build_state(settings, start_worker=False if no_worker else None)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    if settings.is_sqlite:
-        run_migrations(state.database)
-    elif not schema_is_current(state.database):
-        raise click.ClickException(
-            "the database schema is not at the newest version: run `ozd migrate` first"
-        )
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    bound_port = sock.getsockname()[1]
-    if port_file is not None:
-        port_file.write_text(f"{bound_port}\n")
+        if settings.is_sqlite:
+            run_migrations(state.database)
+        elif not schema_is_current(state.database):
+            raise click.ClickException(
+                "the database schema is not at the newest version: run `ozd migrate` first"
+            )
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, exc) from None
 
+    sock = _listen(host, port, port_file)
     config = uvicorn.Config(
         create_app(state), log_config=None, access_log=False, timeout_graceful_shutdown=10
     )
     server = uvicorn.Server(config)
-    click.echo(f"ozd listening on http://{host}:{bound_port}", err=True)
+    bound_port = sock.getsockname()[1]
+    logging.getLogger("oz.server").info("ozd listening on http://%s:%d", host, bound_port)
     server.run(sockets=[sock])
 
 
@@ -197,6 +231,7 @@ def user_add(data_dir: Path | None, email: str, team_uid: str, role: str, with_k
                 _, raw = create_key(
                     session, settings.read_secret(), principal, "ozd user add", expires_in="never"
                 )
+                click.echo("API key (shown once, store it in a secret manager):", err=True)
                 click.echo(raw.value)
     except (OzError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oz.cli.context import CliContext
+from oz.cli.context import CliContext, segment
 from oz.cli.output import emit_object, emit_rows
 from oz.cli.runs_view import RUN_COLUMNS, emit_run
 
@@ -71,12 +71,12 @@ def list_runs(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def get_run(context: CliContext, args: argparse.Namespace) -> int:
-    emit_run(context.output_format, context.call("GET", f"/agent/runs/{args.run_id}"))
+    emit_run(context.output_format, context.call("GET", f"/agent/runs/{segment(args.run_id)}"))
     return 0
 
 
 def cancel_run(context: CliContext, args: argparse.Namespace) -> int:
-    result = context.call("POST", f"/agent/runs/{args.run_id}/cancel")
+    result = context.call("POST", f"/agent/runs/{segment(args.run_id)}/cancel")
     emit_object(
         context.output_format, {"run_id": result, "cancelled": True}, f"Cancelled run {result}."
     )

@@ -50,10 +50,21 @@ class OzClient:
         api_key: str | None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
-        parts = urlsplit(root_url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ClientError(f"server root URL {root_url!r} is not an http:// or https:// URL")
-        self.root_url = root_url.rstrip("/")
+        url = root_url.strip().rstrip("/")
+        # The SDK's base URL ends in /api/v1; the CLI adds that itself, so accept both.
+        url = url.removesuffix(API_PREFIX)
+        parts = urlsplit(url)
+        try:
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018  # raises ValueError for a port out of range
+        except ValueError as exc:
+            raise ClientError(f"server root URL {root_url!r} is invalid: {exc}") from None
+        if not valid:
+            raise ClientError(
+                f"server root URL {root_url!r} is not an http:// or https:// URL,"
+                " such as http://127.0.0.1:8000"
+            )
+        self.root_url = url
         self._parts = parts
         self._api_key = api_key
         self._timeout = timeout

@@ -163,7 +163,12 @@ def spec_from_env(environ: Mapping[str, str], default: Sequence[str] = ()) -> Ha
     kind = environ.get("OZ_HARNESS", "builtin")
     if kind not in ("builtin", "command"):
         raise ValueError(f"OZ_HARNESS must be builtin or command, got {kind!r}")
-    command = tuple(shlex.split(environ.get("OZ_HARNESS_COMMAND", ""))) or tuple(default)
+    try:
+        command = tuple(shlex.split(environ.get("OZ_HARNESS_COMMAND", ""))) or tuple(default)
+    except ValueError as exc:
+        raise ValueError(
+            f"OZ_HARNESS_COMMAND cannot be split into arguments: {exc}; check its quotes"
+        ) from None
     if kind == "command" and not command:
         raise ValueError("OZ_HARNESS_COMMAND is required when OZ_HARNESS=command")
     return HarnessSpec(kind, command)

@@ -9,7 +9,7 @@ from oz.auth.revocations import announce_after_commit
 from oz.clock import utcnow
 from oz.db.models import ApiKey, CloudAgent
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
-from oz.identity.teams import require_team, team_uids_of
+from oz.identity.teams import require_admin, require_team, team_uids_of
 from oz.principal import Principal
 
 NAME_MAX_LENGTH = 100
@@ -110,9 +110,14 @@ def update_agent(
 
 
 def delete_agent(session: Session, principal: Principal, uid: str) -> None:
-    """Delete a cloud agent and every key bound to it, in the caller's transaction."""
+    """Delete a cloud agent and every key bound to it, in the caller's transaction.
+
+    Only the team's owner and admins may, since the keys that go with it may be other
+    members'.
+    """
     _require_human(principal, "delete")
     agent = get_agent(session, principal, uid)
+    require_admin(session, principal, agent.team_uid, "delete cloud agents")
     if agent.is_default:
         raise InvalidRequest(
             f"{agent.name!r} is the team's default cloud agent and cannot be deleted"

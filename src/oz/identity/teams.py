@@ -102,6 +102,13 @@ def role_in(session: Session, team_uid: str, user_uid: str) -> str | None:
     )
 
 
+def require_admin(session: Session, principal: Principal, team_uid: str, action: str) -> None:
+    """Raise NotAuthorized unless the principal is the team's owner or an admin."""
+    role = role_in(session, team_uid, principal.uid) if principal.is_human else None
+    if role not in ("owner", "admin"):
+        raise NotAuthorized(f"only the team's owner or admins may {action}; ask one of them")
+
+
 def delete_user(session: Session, user_uid: str) -> None:
     """Delete a user and invalidate every personal key they created.
 
@@ -118,7 +125,7 @@ def delete_user(session: Session, user_uid: str) -> None:
     )
     if owned is not None:
         raise InvalidRequest(
-            f"user {user.email} owns team {owned}: transfer ownership before deleting the user"
+            f"user {user.email} owns team {owned}, and a team's owner cannot be deleted"
         )
 
     now = utcnow()
