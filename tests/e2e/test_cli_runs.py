@@ -103,7 +103,7 @@ def test_local_run_prints_report(server: OzServer, tmp_path: Path) -> None:
     assert result.returncode == 0, failure(result)
     header, _, report = result.stdout.partition("\n\n")
     assert re.match(r"Run \S+: SUCCEEDED\n", header), failure(result)
-    assert "source:   LOCAL (LOCAL)" in header
+    assert "source:   LOCAL, executed locally" in header
     assert DISCLAIMER in report.splitlines()[0]
     assert "app.py:2: # TODO: handle errors" in report
     assert "1 commit in HEAD." in report
@@ -182,7 +182,7 @@ def test_run_get(server: OzServer) -> None:
     assert result.stdout.startswith(f"Run {run_id}: SUCCEEDED\n")
     assert "  title:    summarize the repository\n" in result.stdout
     assert "  creator:  user owner@example.com\n" in result.stdout
-    assert "  source:   CLI (REMOTE)\n" in result.stdout
+    assert "  source:   CLI, executed by a worker\n" in result.stdout
     assert "> summarize the repository" in result.stdout
 
 

@@ -182,7 +182,13 @@ def list_agents(context: CliContext, _args: argparse.Namespace) -> int:
 
 def get_agent(context: CliContext, args: argparse.Namespace) -> int:
     found = context.call("GET", f"/agent/identities/{segment(args.uid)}")
-    text = f"{found['name']} ({found['uid']})\n  created: {when(found['created_at'])}"
+    lines = [
+        f"{found['name']} ({found['uid']})" + (" (default)" if found.get("is_default") else "")
+    ]
+    if found.get("description"):
+        lines.append(f"  description: {found['description']}")
+    lines.append(f"  created:     {when(found['created_at'])}")
+    text = "\n".join(lines)
     emit_object(context.output_format, found, text)
     return 0
 

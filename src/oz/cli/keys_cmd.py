@@ -16,6 +16,15 @@ def scope_label(row: dict[str, Any]) -> str:
     return f"{scope['name']} (agent)" if scope["type"] == "agent" else str(scope["name"])
 
 
+def _expired_mark(expires_at: str | None) -> str:
+    if expires_at is None:
+        return ""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    return " (expired)" if moment <= datetime.now(UTC) else ""
+
+
 KEY_COLUMNS: list[Column] = [
     ("UID", lambda row: row["uid"]),
     ("Name", lambda row: row["name"]),
@@ -23,7 +32,7 @@ KEY_COLUMNS: list[Column] = [
     ("Scope", scope_label),
     ("Created", lambda row: when(row["created_at"])),
     ("Last used", lambda row: when(row["last_used_at"])),
-    ("Expires at", lambda row: when(row["expires_at"])),
+    ("Expires at", lambda row: when(row["expires_at"]) + _expired_mark(row["expires_at"])),
 ]
 
 

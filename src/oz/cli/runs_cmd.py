@@ -39,6 +39,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--state",
         dest="run_states",
         action="append",
+        type=str.upper,
         choices=STATES,
         default=[],
         help="only runs in this state; repeat for several",

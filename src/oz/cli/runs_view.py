@@ -27,6 +27,10 @@ RUN_COLUMNS: list[Column] = [
 ]
 
 
+def _where(run: dict[str, Any]) -> str:
+    return "locally" if run.get("execution_location") == "LOCAL" else "by a worker"
+
+
 def describe(run: dict[str, Any], with_output: bool = True) -> str:
     status = run.get("status_message") or {}
     usage = run.get("request_usage") or {}
@@ -35,7 +39,7 @@ def describe(run: dict[str, Any], with_output: bool = True) -> str:
         f"  title:    {run['title']}",
         f"  creator:  {creator_label(run)}",
         f"  scope:    {(run.get('scope') or {}).get('type')} {(run.get('scope') or {}).get('uid')}",
-        f"  source:   {run.get('source')} ({run.get('execution_location')})",
+        f"  source:   {run.get('source')}, executed {_where(run)}",
         f"  created:  {when(run['created_at'])}",
     ]
     if status.get("message"):
