@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job of oz, end to end on the embedded SQLite default: a throwaway server,
-# a local run with a personal key, a cloud run with an agent key, the run list with
-# each run's creator, and a key that stops working the moment it is expired.
+# Run the main job of oz end to end on the embedded SQLite default. A throwaway server
+# gets a local run with a personal key and a cloud run with an agent key. The run list
+# then shows each run's creator, and an expired key stops working at once.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -33,7 +33,7 @@ class _Collector(logging.Handler):
 
 @pytest.fixture(scope="session", autouse=True)
 def no_raw_key_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Collect every log line of the suite and every server log; none holds a raw key."""
+    """Collect every log line of the suite and every server log; none may contain a raw key."""
     collector = _Collector()
     root = logging.getLogger()
     root.addHandler(collector)

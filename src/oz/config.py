@@ -114,7 +114,7 @@ class Settings:
             raise ConfigError(f"{path} must be readable by its owner only: chmod 600 {path}")
         if len(secret) < SECRET_BYTES:
             raise ConfigError(
-                f"{path} holds fewer than {SECRET_BYTES} bytes: it is corrupt;"
+                f"{path} contains fewer than {SECRET_BYTES} bytes: it is corrupt;"
                 " restore it from a backup"
             )
         return secret

@@ -1,4 +1,4 @@
-"""Key management: who sees and deletes which keys, and what a listing contains."""
+"""Key management: which keys a user lists and deletes, and what a listing contains."""
 
 from __future__ import annotations
 
