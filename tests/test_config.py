@@ -81,3 +81,19 @@ def test_redact_url_masks_passwords() -> None:
         == "postgresql+psycopg://oz:***@db:5432/oz"
     )
     assert redact_url("sqlite:////tmp/oz.db") == "sqlite:////tmp/oz.db"
+
+
+def test_redact_url_masks_query_passwords() -> None:
+    redacted = redact_url("postgresql+psycopg://oz@db/oz?password=s3cret&sslmode=require")
+
+    assert "s3cret" not in redacted
+    assert "sslmode=require" in redacted
+
+
+def test_unencoded_at_sign_in_database_url_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="%40") as caught:
+        Settings.from_env(
+            {"OZ_DATA_DIR": str(tmp_path), "OZ_DATABASE_URL": "postgresql+psycopg://u:p@ss@h/db"}
+        )
+
+    assert "p@ss" not in str(caught.value)

@@ -61,6 +61,7 @@ def test_resolve_time_converts_to_utc() -> None:
         ("2020-01-01T00:00:00Z", "in the past"),
         ("2031-01-01T00:00:00", "no UTC offset"),
         ("next tuesday", "not an RFC 3339 time"),
+        ("2099-01-01T00:00:00Z", "more than 10 years ahead"),
     ],
 )
 def test_resolve_rejects_bad_times(text: str, message: str) -> None:

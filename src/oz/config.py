@@ -47,6 +47,11 @@ class Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("OZ_DATA_DIR") or default_data_dir()).expanduser()
         database_url = env.get("OZ_DATABASE_URL") or f"sqlite:///{data_dir / DATABASE_FILE}"
+        if database_url.split("?", 1)[0].count("@") > 1:
+            raise ConfigError(
+                "OZ_DATABASE_URL contains more than one '@': percent-encode an '@' in the"
+                " user name or password as %40"
+            )
         if not database_url.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ConfigError(
                 "OZ_DATABASE_URL must start with 'sqlite:///' or 'postgresql+psycopg://',"
@@ -126,13 +131,32 @@ def default_data_dir() -> Path:
 
 
 def redact_url(url: str) -> str:
-    """Return `url` with any password replaced by `***`."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}"
+    """Return `url` with its password, in the credentials or the query, replaced by `***`."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url.split("://", 1)[0] + "://***"
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)
+
+
+def database_password(url: str) -> str | None:
+    """Return the password in a database URL, to scrub it from driver messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    query_password = parsed.query.get("password")
+    if isinstance(query_password, str):
+        return query_password
+    return parsed.password
 
 
 def _choice(

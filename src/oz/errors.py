@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from oz.keys import redact
+
 DOCS_PATH = "/reference/api-and-sdk/troubleshooting/errors/"
 
 
@@ -36,6 +38,8 @@ class OzError(Exception):
     retryable: ClassVar[bool] = True
 
     def __init__(self, detail: str | None = None, **extras: Any) -> None:
+        # A detail may quote a caller's input, which could be a key pasted by mistake.
+        detail = redact(detail) if detail else detail
         super().__init__(detail or self.title)
         self.detail = detail
         self.extras = extras

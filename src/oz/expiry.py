@@ -9,6 +9,7 @@ from oz.clock import ensure_utc
 
 UI_CHOICES = {"1d": timedelta(days=1), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 MAX_DURATION = timedelta(days=3650)
+NO_EXPIRATION_HINT = "for no expiration use never (--no-expiration in the oz CLI)"
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -26,7 +27,7 @@ def parse_duration(text: str) -> timedelta:
             " such as 90m, 12h or 30d"
         )
     amount = int(match.group(1))
-    too_long = f"{text!r} is longer than 10 years (3650d): use never for no expiration"
+    too_long = f"{text!r} is longer than 10 years (3650d): {NO_EXPIRATION_HINT}"
     try:
         duration = timedelta(**{_UNITS[match.group(2)]: amount})
     except OverflowError:
@@ -52,6 +53,8 @@ def parse_time(text: str, now: datetime) -> datetime:
     moment = ensure_utc(moment)
     if moment <= now:
         raise ExpiryError(f"{text!r} is in the past: an expiration must be in the future")
+    if moment - now > MAX_DURATION:
+        raise ExpiryError(f"{text!r} is more than 10 years ahead: {NO_EXPIRATION_HINT}")
     return moment
 
 

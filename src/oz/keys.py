@@ -15,6 +15,7 @@ characters are ever stored. This module is the only code that handles raw keys.
 
 from __future__ import annotations
 
+import re
 import zlib
 
 from oz.uids import BASE62_ALPHABET
@@ -129,3 +130,11 @@ def digest(key: RawKey, secret: bytes) -> str:
 def mask(value_or_suffix: str) -> str:
     """Return the display form `wk-**abcd` of a key or of its stored suffix."""
     return f"{PREFIX}**{value_or_suffix[-SUFFIX_LENGTH:]}"
+
+
+_KEY_LIKE = re.compile(r"wk-[0-9A-Za-z]{8,}")
+
+
+def redact(text: str) -> str:
+    """Replace anything shaped like a key in `text` by its masked form `wk-**abcd`."""
+    return _KEY_LIKE.sub(lambda match: mask(match.group(0)), text)

@@ -84,3 +84,39 @@ def test_closed_pipe_ends_quietly(server: OzServer) -> None:
     assert status == 1
     assert "Traceback" not in stderr
     assert "BrokenPipeError" not in stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "get", ""],
+        ["run", "cancel", " "],
+        ["agent", "get", ""],
+        ["agent", "delete", "", "--force"],
+        ["agent", "run-cloud", "-p", "hi", "--agent", ""],
+    ],
+)
+def test_empty_ids_are_usage_errors(server: OzServer, command: list[str]) -> None:
+    result = server.oz(*command, api_key=server.owner_key)
+
+    assert result.returncode == 2, failure(result)
+    assert "must not be empty" in result.stderr
+
+
+def test_key_pasted_as_an_id_is_masked(server: OzServer) -> None:
+    result = server.oz("run", "get", server.owner_key, api_key=server.owner_key)
+
+    assert result.returncode == 5, failure(result)
+    assert server.owner_key not in result.stderr
+    assert f"wk-**{server.owner_key[-4:]}" in result.stderr
+    assert server.owner_key not in server.log_path.read_text()
+
+
+def test_narrow_terminal_prints_one_block_per_row(server: OzServer) -> None:
+    result = server.oz("api-key", "list", api_key=server.owner_key, env={"COLUMNS": "60"})
+
+    assert result.returncode == 0, failure(result)
+    uid_lines = [line for line in result.stdout.splitlines() if line.startswith("UID:")]
+    assert uid_lines
+    assert all(len(line.split()[1]) == 22 for line in uid_lines)
+    assert "Expires at: " in result.stdout

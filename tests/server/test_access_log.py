@@ -58,3 +58,13 @@ def test_incoming_request_id_is_kept(api: Api) -> None:
     response = api.client.get("/healthz", headers={"X-Request-Id": "ci-job-42"})
 
     assert response.headers["x-request-id"] == "ci-job-42"
+
+
+def test_key_pasted_into_a_path_is_masked(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="oz.access"):
+        response = api.client.get(f"/api/v1/agent/runs/{api.owner_key}", headers=api.headers())
+
+    assert response.status_code == 404
+    assert api.owner_key not in response.text
+    assert api.owner_key not in caplog.text
+    assert f"wk-**{api.owner_key[-4:]}" in caplog.text

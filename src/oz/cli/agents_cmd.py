@@ -12,6 +12,7 @@ from oz.cli.context import (
     CliContext,
     CliError,
     confirm,
+    identifier,
     is_interactive,
     segment,
 )
@@ -61,9 +62,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
     cloud = actions.add_parser("run-cloud", parents=[common], help="Queue a run for a worker.")
     cloud.add_argument("-p", "--prompt", required=True, help="what the agent should do")
-    cloud.add_argument("--agent", dest="agent_uid", metavar="UID", help="run as this cloud agent")
+    cloud.add_argument(
+        "--agent", dest="agent_uid", metavar="UID", type=identifier, help="run as this cloud agent"
+    )
     cloud.add_argument("-e", "--environment", metavar="ENV", help="environment id to run in")
-    cloud.add_argument("--host", metavar="WORKER_ID", help="self-hosted worker that must run it")
+    cloud.add_argument(
+        "--host", metavar="WORKER_ID", type=identifier, help="self-hosted worker that must run it"
+    )
     cloud.add_argument("--title", help="run title; defaults to the prompt's first line")
     cloud.add_argument(
         "--wait", action="store_true", help="wait for the run to end and show its output"
@@ -77,7 +82,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     listing.set_defaults(handler=list_agents)
 
     get = actions.add_parser("get", parents=[common], help="Show a cloud agent.")
-    get.add_argument("uid", metavar="UID")
+    get.add_argument("uid", metavar="UID", type=identifier)
     get.set_defaults(handler=get_agent)
 
     create = actions.add_parser(
@@ -90,7 +95,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     delete = actions.add_parser(
         "delete", parents=[common], help="Delete a cloud agent and every API key bound to it."
     )
-    delete.add_argument("uid", metavar="UID")
+    delete.add_argument("uid", metavar="UID", type=identifier)
     delete.add_argument("--force", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(handler=delete_agent)
 

@@ -88,6 +88,8 @@ def _context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> CliCo
         )
     key, source = resolve_api_key(args.api_key, os.environ.get("WARP_API_KEY"))
     root_url, root_url_source = DEFAULT_ROOT_URL, "the default server root URL"
+    if args.server_root_url is not None and not args.server_root_url.strip():
+        parser.error("--server-root-url must not be empty")
     for value, origin in (
         (args.server_root_url, "--server-root-url"),
         (os.environ.get("WARP_SERVER_ROOT_URL"), "WARP_SERVER_ROOT_URL"),

@@ -132,6 +132,16 @@ def resolve_api_key(flag_value: str | None, env_value: str | None) -> tuple[str 
     return None, None
 
 
+def identifier(text: str) -> str:
+    """Argument type of ids and names: not empty after trimming."""
+    import argparse
+
+    value = text.strip()
+    if not value:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return value
+
+
 def segment(value: str) -> str:
     """Return `value` encoded as one URL path segment, so `a/b` or `x?y` stay one id."""
     from urllib.parse import quote

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oz.cli.context import CliContext, CliError, choose, confirm, is_interactive, segment
+from oz.cli.context import (
+    CliContext,
+    CliError,
+    choose,
+    confirm,
+    identifier,
+    is_interactive,
+    segment,
+)
 from oz.cli.output import Column, emit_object, emit_rows, warn, when
 
 SORT_CHOICES = ("name", "created-at", "last-used-at", "expires-at", "scope")
@@ -71,6 +79,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--agent",
         dest="agent_uid",
         metavar="UID",
+        type=identifier,
         help="create an agent key that acts as this cloud agent",
     )
     create.set_defaults(handler=create_key)
@@ -82,7 +91,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
             parents=[common],
             help="Expire (delete) a key by uid or name, at once and for good.",
         )
-        expire.add_argument("name_or_uid", metavar="NAME_OR_UID")
+        expire.add_argument("name_or_uid", metavar="NAME_OR_UID", type=identifier)
         expire.add_argument("--force", action="store_true", help="do not ask for confirmation")
         expire.set_defaults(handler=expire_key)
 

@@ -56,19 +56,43 @@ def emit_rows(
 
 
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], title: str | None) -> None:
+    """Print a table, or one block per row when the table is wider than the terminal."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for header, _ in columns:
-        table.add_column(header, overflow="fold", no_wrap=header in UNWRAPPED_COLUMNS)
-    for row in rows:
-        table.add_row(*(render(row) for _, render in columns))
-    console = Console(soft_wrap=False)
-    if rows:
-        console.print(table)
-    else:
+    # Values are user data: no Rich markup, emoji codes or highlighting in them.
+    console = Console(soft_wrap=False, markup=False, emoji=False, highlight=False)
+    if not rows:
         console.print(f"No {title.lower() if title else 'results'}.")
+        return
+    cells = [[render(row) for _, render in columns] for row in rows]
+    headers = [header for header, _ in columns]
+    widths = [
+        max(len(header), *(len(line[index]) for line in cells))
+        for index, header in enumerate(headers)
+    ]
+    if sum(widths) + 3 * len(widths) + 1 > console.width:
+        _records(headers, cells, title)
+        return
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for header in headers:
+        table.add_column(header, overflow="fold", no_wrap=header in UNWRAPPED_COLUMNS)
+    for line in cells:
+        table.add_row(*line)
+    console.print(table)
+
+
+def _records(headers: Sequence[str], cells: Sequence[Sequence[str]], title: str | None) -> None:
+    """Print each row as `Header: value` lines, which stay whole at any terminal width."""
+    width = max(len(header) for header in headers) + 1
+    if title:
+        print(f"{title}\n")
+    for index, line in enumerate(cells):
+        if index:
+            print()
+        for header, value in zip(headers, line, strict=True):
+            print(f"{header + ':':<{width}} {value}")
 
 
 def warn(message: str) -> None:

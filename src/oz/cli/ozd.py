@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 from pathlib import Path
 
@@ -11,12 +12,10 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from oz import __version__
-from oz.config import ConfigError, Settings, redact_url
+from oz.config import ConfigError, Settings, database_password, redact_url
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    import os
-
     environ = dict(os.environ)
     if data_dir is not None:
         environ["OZ_DATA_DIR"] = str(data_dir)
@@ -34,11 +33,14 @@ data_dir_option = click.option(
 
 
 def _database_error(settings: Settings, exc: SQLAlchemyError) -> click.ClickException:
-    """Turn a driver error into one line that names the database and the variable."""
+    """Turn a driver error into one line that names the database and where it was set."""
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    password = database_password(settings.database_url)
+    if password:
+        reason = reason.replace(password, "***")
+    origin = "OZ_DATABASE_URL" if os.environ.get("OZ_DATABASE_URL") else "the data directory"
     return click.ClickException(
-        f"cannot use the database {redact_url(settings.database_url)} (OZ_DATABASE_URL,"
-        f" or the data directory's oz.db): {reason}"
+        f"cannot use the database {redact_url(settings.database_url)} (from {origin}): {reason}"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oz.cli.context import CliContext, segment
+from oz.cli.context import CliContext, identifier, segment
 from oz.cli.output import emit_object, emit_rows
 from oz.cli.runs_view import RUN_COLUMNS, emit_run
 
@@ -51,13 +51,13 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     listing.set_defaults(handler=list_runs)
 
     get = actions.add_parser("get", parents=[common], help="Show a run, with its output.")
-    get.add_argument("run_id", metavar="RUN_ID")
+    get.add_argument("run_id", metavar="RUN_ID", type=identifier)
     get.set_defaults(handler=get_run)
 
     cancel = actions.add_parser(
         "cancel", parents=[common], help="Cancel a queued or running cloud run."
     )
-    cancel.add_argument("run_id", metavar="RUN_ID")
+    cancel.add_argument("run_id", metavar="RUN_ID", type=identifier)
     cancel.set_defaults(handler=cancel_run)
 
 

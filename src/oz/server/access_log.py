@@ -10,6 +10,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from oz.keys import redact
+
 logger = logging.getLogger("oz.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -47,15 +49,16 @@ class AccessLogMiddleware:
         finally:
             principal = state.get("principal")
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            path = redact(scope["path"])  # a key pasted into a URL by mistake stays out
             logger.info(
                 "%s %s %d %.1fms",
                 scope["method"],
-                scope["path"],
+                path,
                 status,
                 duration_ms,
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": path,
                     "status": status,
                     "duration_ms": duration_ms,
                     "request_id": request_id,

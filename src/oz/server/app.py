@@ -66,6 +66,8 @@ def create_app(state: ServerState) -> FastAPI:
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # A path with a trailing slash, such as an empty id, is a 404 problem, not a 307.
+        redirect_slashes=False,
     )
     app.state.oz = state
     problems.install(app)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from oz.errors import InternalError, InvalidRequest, OzError, ResourceNotFound
+from oz.keys import redact
 
 logger = logging.getLogger("oz.server")
 
@@ -19,7 +20,7 @@ PROBLEM_JSON = "application/problem+json"
 
 def problem_response(request: Request, error: OzError, status: int | None = None) -> JSONResponse:
     trace_id = getattr(request.state, "request_id", None)
-    body = error.to_problem(request.url.path, trace_id)
+    body = error.to_problem(redact(request.url.path), trace_id)
     if status is not None:
         body["status"] = status
     return JSONResponse(body, status_code=status or error.status, media_type=PROBLEM_JSON)
