@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oz.billing.plans import PlanCatalog, PlanError
 from oz.harness.runner import HarnessSpec, spec_from_env
 
 SECRET_FILE = "server-secret"
@@ -40,6 +41,7 @@ class Settings:
     worker_concurrency: int = 2
     run_timeout_seconds: float = 3600.0
     auth_cache_seconds: float = 60.0
+    catalog: PlanCatalog = field(default_factory=PlanCatalog)
     secret_override: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -81,8 +83,14 @@ class Settings:
                 " the secret file in the data directory"
             )
 
+        try:
+            catalog = PlanCatalog.from_env(env)
+        except PlanError as exc:
+            raise ConfigError(str(exc)) from None
+
         return cls(
             data_dir=data_dir,
+            catalog=catalog,
             database_url=database_url,
             log_format=_choice(env, "OZ_LOG_FORMAT", ("text", "json"), "text"),
             log_level=_choice(

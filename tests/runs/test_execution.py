@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from oz.billing.plans import PlanCatalog
 from oz.db.engine import Database
 from oz.db.models import Run
 from oz.errors import Conflict, InvalidRequest, NotAuthorized, OperationNotSupported
@@ -18,7 +19,7 @@ from tests.support.world import World
 def start(world: World, principal: Principal | None = None, **fields: object) -> str:
     request = RunRequest(prompt=str(fields.pop("prompt", "analyze")), config={}, **fields)  # type: ignore[arg-type]
     with world.database.transaction() as session:
-        return create_run(session, principal or world.owner, request).uid
+        return create_run(session, principal or world.owner, request, PlanCatalog()).uid
 
 
 def test_user_run_is_attributed_to_the_user(world: World) -> None:
@@ -107,7 +108,9 @@ def test_cancelled_run_is_not_completed_later(world: World) -> None:
         cancel_run(session, world.owner, uid)
 
     with world.database.transaction() as session:
-        recorded = execution.complete(session, uid, "w", execution.RunResult(states.SUCCEEDED))
+        recorded = execution.complete(
+            session, PlanCatalog(), uid, "w", execution.RunResult(states.SUCCEEDED)
+        )
 
     assert not recorded
     with world.database.read() as session:
@@ -136,4 +139,4 @@ def test_completion_by_another_worker_is_rejected(world: World) -> None:
         execution.claim_next(session, "w1")
 
     with pytest.raises(NotAuthorized), world.database.transaction() as session:
-        execution.complete(session, uid, "w2", execution.RunResult(states.SUCCEEDED))
+        execution.complete(session, PlanCatalog(), uid, "w2", execution.RunResult(states.SUCCEEDED))

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from oz.billing.plans import PlanCatalog
 from oz.db.models import Run
 from oz.harness.runner import HarnessSpec
 from oz.runs import execution, states
@@ -17,7 +18,8 @@ from tests.support.world import World
 
 def queue(world: World, prompt: str = "analyze this codebase") -> str:
     with world.database.transaction() as session:
-        return create_run(session, world.owner, RunRequest(prompt=prompt, config={})).uid
+        request = RunRequest(prompt=prompt, config={})
+        return create_run(session, world.owner, request, PlanCatalog()).uid
 
 
 def load(world: World, uid: str) -> Run:
@@ -31,7 +33,12 @@ def test_worker_runs_builtin_harness_in_its_directory(world: World, tmp_path: Pa
     (tmp_path / "main.py").write_text("print('hello')\n# TODO: tests\n")
     uid = queue(world)
     worker = EmbeddedWorker(
-        world.database, HarnessSpec(), concurrency=1, timeout_seconds=60, workdir=tmp_path
+        world.database,
+        HarnessSpec(),
+        catalog=PlanCatalog(),
+        concurrency=1,
+        timeout_seconds=60,
+        workdir=tmp_path,
     )
 
     assert worker.run_once()
@@ -46,7 +53,9 @@ def test_worker_runs_builtin_harness_in_its_directory(world: World, tmp_path: Pa
 
 
 def test_worker_with_nothing_queued_returns_false(world: World) -> None:
-    worker = EmbeddedWorker(world.database, HarnessSpec(), concurrency=1, timeout_seconds=60)
+    worker = EmbeddedWorker(
+        world.database, HarnessSpec(), catalog=PlanCatalog(), concurrency=1, timeout_seconds=60
+    )
 
     assert not worker.run_once()
 
@@ -57,7 +66,12 @@ def test_start_ends_runs_abandoned_by_a_restart(world: World) -> None:
         execution.claim_next(session, "embedded-test")
         execution.mark_started(session, uid, "embedded-test")
     worker = EmbeddedWorker(
-        world.database, HarnessSpec(), concurrency=1, timeout_seconds=60, worker_id="embedded-test"
+        world.database,
+        HarnessSpec(),
+        catalog=PlanCatalog(),
+        concurrency=1,
+        timeout_seconds=60,
+        worker_id="embedded-test",
     )
 
     worker.start()
@@ -72,7 +86,9 @@ def test_start_ends_runs_abandoned_by_a_restart(world: World) -> None:
 def test_stopping_mid_run_ends_it_as_error(world: World, tmp_path: Path) -> None:
     uid = queue(world, prompt="wait")
     sleeper = HarnessSpec("command", (sys.executable, "-c", "import time; time.sleep(60)"))
-    worker = EmbeddedWorker(world.database, sleeper, concurrency=1, timeout_seconds=120)
+    worker = EmbeddedWorker(
+        world.database, sleeper, catalog=PlanCatalog(), concurrency=1, timeout_seconds=120
+    )
     thread = threading.Thread(target=worker.run_once)
     thread.start()
     deadline = time.monotonic() + 30

@@ -7,13 +7,17 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -54,6 +58,8 @@ class Team(Base):
 
     uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
     name: Mapped[str] = mapped_column(String(200))
+    # free, build, max, business or enterprise
+    plan: Mapped[str] = mapped_column(String(16), default="build", server_default="build")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -146,3 +152,63 @@ class Run(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CreditLot(Base):
+    """Credits that one owner may spend: a cycle's plan-included credits, an add-on
+    purchase, or an Enterprise team pool grant. `remaining_milli` changes only together
+    with a ledger entry, in one transaction.
+    """
+
+    __tablename__ = "credit_lots"
+    __table_args__ = (
+        UniqueConstraint("kind", "owner_uid", "team_uid", "cycle"),
+        CheckConstraint("remaining_milli >= 0", name="remaining_not_negative"),
+        Index("ix_credit_lots_owner", "owner_type", "owner_uid", "kind"),
+    )
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    kind: Mapped[str] = mapped_column(String(16))  # "included", "addon" or "team"
+    owner_type: Mapped[str] = mapped_column(String(8))  # "user" or "team"
+    owner_uid: Mapped[str] = mapped_column(String(32))
+    # The team whose plan granted included credits; None for add-on lots.
+    team_uid: Mapped[str | None] = mapped_column(ForeignKey("teams.uid"), default=None)
+    cycle: Mapped[str | None] = mapped_column(String(7), default=None)  # "2030-01"
+    granted_milli: Mapped[int] = mapped_column(BigInteger)
+    remaining_milli: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerEntry(Base):
+    """One change to one lot. The ledger is append-only and the source of truth."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    lot_uid: Mapped[str] = mapped_column(ForeignKey("credit_lots.uid"), index=True)
+    amount_milli: Mapped[int] = mapped_column(BigInteger)  # positive grants, negative debits
+    reason: Mapped[str] = mapped_column(String(16))  # "grant", "purchase" or "usage"
+    run_uid: Mapped[str | None] = mapped_column(ForeignKey("runs.uid"), index=True, default=None)
+    usage_report_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Who the usage is attributed to (user or service_account) and who pays (user or team).
+    attributed_type: Mapped[str | None] = mapped_column(String(16), default=None)
+    attributed_uid: Mapped[str | None] = mapped_column(String(32), default=None)
+    billed_type: Mapped[str] = mapped_column(String(8))
+    billed_uid: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsageReport(Base):
+    """A usage report of a run, kept so that a retried report is charged once."""
+
+    __tablename__ = "usage_reports"
+
+    run_uid: Mapped[str] = mapped_column(ForeignKey("runs.uid"), primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_milli: Mapped[int] = mapped_column(BigInteger)
+    charged_milli: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

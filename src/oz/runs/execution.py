@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from oz.billing.charges import Charge, charge_usage
+from oz.billing.plans import PlanCatalog, to_credits, to_milli
 from oz.clock import utcnow
 from oz.db.models import Run
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
@@ -72,8 +74,14 @@ def current_state(session: Session, uid: str) -> str | None:
     return session.scalar(select(Run.state).where(Run.uid == uid))
 
 
-def complete(session: Session, uid: str, executor: str, result: RunResult) -> bool:
-    """Record how a run ended; False if it had already ended (cancelled, say)."""
+def complete(
+    session: Session, catalog: PlanCatalog, uid: str, executor: str, result: RunResult
+) -> bool:
+    """Record how a run ended and charge its final usage; False if it had already ended.
+
+    A run whose pools cannot pay for its final usage ends FAILED with
+    `insufficient_credits`, whatever the executor reported.
+    """
     run = session.get(Run, uid, with_for_update=True)
     if run is None:
         raise ResourceNotFound(f"run {uid!r} not found")
@@ -83,25 +91,76 @@ def complete(session: Session, uid: str, executor: str, result: RunResult) -> bo
         return False
 
     _validate_result(result)
-    finish_run(run, result.state, result.status_message)
+    charge = _record_usage(session, catalog, run, "final", result)
+    if charge.shortfall_milli > 0:
+        finish_run(run, states.FAILED, _out_of_credits(charge))
+    else:
+        finish_run(run, result.state, result.status_message)
     if result.output is not None:
         run.output = _truncate(result.output)
-    run.inference_cost += max(result.inference_cost, 0.0)
-    run.compute_cost += max(result.compute_cost, 0.0)
     session.flush()
     return True
 
 
-def report_local(session: Session, principal: Principal, uid: str, result: RunResult) -> Run:
-    """Record the end of a local run, reported by the key that created it."""
+def report_usage(
+    session: Session,
+    catalog: PlanCatalog,
+    principal: Principal,
+    uid: str,
+    report_id: str,
+    result: RunResult,
+) -> Charge:
+    """Charge usage a local run's executor reports while the run works.
+
+    A retried report (same `report_id`) is charged once. When the pools cannot cover it,
+    the run ends FAILED with `insufficient_credits`.
+    """
+    run = _local_run_of(session, principal, uid)
+    charge = _record_usage(session, catalog, run, report_id, result)
+    if charge.shortfall_milli > 0 and run.state not in states.TERMINAL_STATES:
+        finish_run(run, states.FAILED, _out_of_credits(charge))
+    session.flush()
+    return charge
+
+
+def _record_usage(
+    session: Session, catalog: PlanCatalog, run: Run, report_id: str, result: RunResult
+) -> Charge:
+    amount = to_milli(result.inference_cost) + to_milli(result.compute_cost)
+    charge = charge_usage(session, catalog, run, report_id, amount, utcnow())
+    if not charge.repeated:
+        run.inference_cost += max(result.inference_cost, 0.0)
+        run.compute_cost += max(result.compute_cost, 0.0)
+        run.updated_at = utcnow()
+    return charge
+
+
+def _out_of_credits(charge: Charge) -> dict[str, Any]:
+    return {
+        "message": f"the run's credits ran out: {to_credits(charge.shortfall_milli):g} credits"
+        " of usage could not be paid; buy add-on credits or ask an admin",
+        "error_code": "insufficient_credits",
+        "retryable": False,
+    }
+
+
+def _local_run_of(session: Session, principal: Principal, uid: str) -> Run:
     run = get_run(session, principal, uid)
     if run.execution_location != states.LOCAL or run.api_key_uid != principal.key_uid:
         raise NotAuthorized(
             f"run {uid} is not a local run of this key: only its executor may report it"
         )
+    return run
+
+
+def report_local(
+    session: Session, catalog: PlanCatalog, principal: Principal, uid: str, result: RunResult
+) -> Run:
+    """Record the end of a local run, reported by the key that created it."""
+    run = _local_run_of(session, principal, uid)
     if run.state in states.TERMINAL_STATES:
         raise InvalidRequest(f"run {uid} already ended in state {run.state}")
-    complete(session, uid, f"local:{principal.key_uid}", result)
+    complete(session, catalog, uid, f"local:{principal.key_uid}", result)
     return run
 
 

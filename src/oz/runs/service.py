@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from oz.billing.charges import admit
+from oz.billing.plans import PlanCatalog
 from oz.clock import utcnow
 from oz.db.models import CloudAgent, Run
 from oz.errors import (
@@ -64,8 +66,13 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def create_run(session: Session, principal: Principal, request: RunRequest) -> Run:
-    """Record a new run: QUEUED for a worker, or INPROGRESS when run locally."""
+def create_run(
+    session: Session, principal: Principal, request: RunRequest, catalog: PlanCatalog
+) -> Run:
+    """Admit and record a new run: QUEUED for a worker, or INPROGRESS when run locally.
+
+    Admission checks the team's plan and that the run's waterfall holds 20 credits.
+    """
     prompt = request.prompt
     if not prompt.strip():
         raise InvalidRequest("prompt is required and must not be blank", field="prompt")
@@ -84,6 +91,15 @@ def create_run(session: Session, principal: Principal, request: RunRequest) -> R
     creator = _resolve_creator(session, principal, request)
     now = utcnow()
     local = request.execution_location == states.LOCAL
+    admit(
+        session,
+        catalog,
+        now,
+        team_uid=creator.team_uid,
+        creator_type=creator.type,
+        creator_uid=creator.uid,
+        remote=not local,
+    )
     run = Run(
         uid=str(uuid.uuid4()),
         team_uid=creator.team_uid,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from oz.billing.plans import PlanCatalog
 from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import Run
@@ -39,6 +40,7 @@ class EmbeddedWorker:
         database: Database,
         harness: HarnessSpec,
         *,
+        catalog: PlanCatalog,
         concurrency: int,
         timeout_seconds: float,
         workdir: Path | None = None,
@@ -46,6 +48,7 @@ class EmbeddedWorker:
     ) -> None:
         self.worker_id = worker_id or embedded_worker_id()
         self._database = database
+        self._catalog = catalog
         self._harness = harness
         self._concurrency = concurrency
         self._timeout_seconds = timeout_seconds
@@ -133,7 +136,7 @@ class EmbeddedWorker:
                 output=outcome.output,
             )
         with self._database.transaction() as session:
-            recorded = execution.complete(session, uid, self.worker_id, result)
+            recorded = execution.complete(session, self._catalog, uid, self.worker_id, result)
         logger.info(
             "worker %s finished run %s: %s in %.1f s%s",
             self.worker_id,

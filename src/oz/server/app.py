@@ -35,6 +35,7 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
         worker = EmbeddedWorker(
             database,
             settings.harness,
+            catalog=settings.catalog,
             concurrency=settings.worker_concurrency,
             timeout_seconds=settings.run_timeout_seconds,
             workdir=settings.worker_dir,

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from oz.billing.charges import run_breakdown
+from oz.billing.plans import to_credits
 from oz.clock import isoformat
 from oz.db.models import Run, User
 from oz.runs import execution, states
@@ -114,7 +116,7 @@ def _start(body: RunBody, principal: CurrentPrincipal, state: State) -> dict[str
         execution_location=body.execution_location,
     )
     with state.database.transaction() as session:
-        run = create_run(session, principal, request)
+        run = create_run(session, principal, request, state.settings.catalog)
         return {"run_id": run.uid, "task_id": run.uid, "state": run.state, "at_capacity": False}
 
 
@@ -174,10 +176,47 @@ def list_agent_runs(
         }
 
 
-@router.get("/agent/runs/{run_id}", summary="Get a run")
+@router.get("/agent/runs/{run_id}", summary="Get a run, with which pools paid for it")
 def get_agent_run(run_id: str, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
     with state.database.read() as session:
-        return run_item(session, get_run(session, principal, run_id))
+        item = run_item(session, get_run(session, principal, run_id))
+        item["billing"] = {"pools": run_breakdown(session, run_id)}
+        return item
+
+
+class UsageReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    report_id: str = Field(
+        min_length=1, max_length=64, description="unique per report; a retry reuses it"
+    )
+    inference_cost: float = Field(0.0, ge=0, description="credits")
+    compute_cost: float = Field(0.0, ge=0, description="credits")
+
+
+@router.post(
+    "/agent/runs/{run_id}/usage",
+    summary="Report usage of a local run while it works (by the key that started it)",
+)
+def report_run_usage(
+    run_id: str, body: UsageReportBody, principal: CurrentPrincipal, state: State
+) -> dict[str, Any]:
+    result = execution.RunResult(
+        state="SUCCEEDED", inference_cost=body.inference_cost, compute_cost=body.compute_cost
+    )
+    with state.database.transaction() as session:
+        charge = execution.report_usage(
+            session, state.settings.catalog, principal, run_id, body.report_id, result
+        )
+        run = get_run(session, principal, run_id)
+        return {
+            "run_id": run_id,
+            "report_id": body.report_id,
+            "charged_credits": to_credits(charge.charged_milli),
+            "shortfall_credits": to_credits(charge.shortfall_milli),
+            "repeated": charge.repeated,
+            "state": run.state,
+        }
 
 
 @router.post("/agent/runs/{run_id}/cancel", summary="Cancel a queued or running cloud run")
@@ -205,5 +244,7 @@ def report_run(
         compute_cost=usage.compute_cost,
     )
     with state.database.transaction() as session:
-        run = execution.report_local(session, principal, run_id, result)
-        return run_item(session, run)
+        run = execution.report_local(session, state.settings.catalog, principal, run_id, result)
+        item = run_item(session, run)
+        item["billing"] = {"pools": run_breakdown(session, run_id)}
+        return item

@@ -1,0 +1,1 @@
+"""Billing: plans, credit pools, the append-only ledger and the key-type waterfall."""
