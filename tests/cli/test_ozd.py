@@ -174,3 +174,28 @@ def test_unwritable_port_file_is_reported(
 
     assert result.exit_code == 1
     assert "cannot write --port-file /nonexistent-directory/port" in result.output
+
+
+def test_grant_and_plan_commands(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    document = init(runner, data_dir)
+    remember(str(document["raw_api_key"]))
+
+    granted = runner.invoke(
+        cli, ["credits", "grant", "--data-dir", str(data_dir), "--user", "owner@localhost", "400"]
+    )
+    moved = runner.invoke(
+        cli,
+        ["team", "plan", "--data-dir", str(data_dir), "--team", str(document["team_uid"]), "max"],
+    )
+    both = runner.invoke(
+        cli,
+        ["credits", "grant", "--data-dir", str(data_dir), "--user", "x@y.z", "--team", "t", "1"],
+    )
+
+    assert granted.exit_code == 0, granted.output
+    assert "Granted 400 credits to user owner@localhost" in granted.output
+    assert moved.exit_code == 0, moved.output
+    assert "moved from build to max" in moved.output
+    assert both.exit_code == 2
+    assert "exactly one of --user and --team" in both.output

@@ -202,7 +202,8 @@ def run_breakdown(session: Session, run_uid: str) -> list[dict[str, object]]:
             "lot_uid": lot_uid,
             "pool": kind,
             "billed": {"type": billed_type, "uid": billed_uid},
-            "credits": to_credits(-total),
+            # PostgreSQL sums BIGINT into NUMERIC, which reaches Python as Decimal.
+            "credits": to_credits(-int(total)),
         }
         for lot_uid, kind, billed_type, billed_uid, total in rows
     ]

@@ -267,6 +267,92 @@ def user_delete(data_dir: Path | None, email: str) -> None:
     click.echo(f"Deleted {email}; their personal keys no longer work.")
 
 
+@cli.group()
+def team() -> None:
+    """Manage teams."""
+
+
+@team.command("plan")
+@data_dir_option
+@click.option("--team", "team_uid", required=True, help="Team uid (see `ozd init --json`).")
+@click.argument("plan", type=click.Choice(["free", "build", "max", "business", "enterprise"]))
+def team_plan(data_dir: Path | None, team_uid: str, plan: str) -> None:
+    """Put a team on PLAN."""
+    from oz.db.engine import Database
+    from oz.db.models import Team
+
+    settings = _settings(data_dir)
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            found = session.get(Team, team_uid)
+            if found is None:
+                raise click.ClickException(f"team {team_uid!r} not found")
+            previous, found.plan = found.plan, plan
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, exc) from None
+    finally:
+        database.dispose()
+    click.echo(f"Team {team_uid} moved from {previous} to {plan}.")
+
+
+@cli.group()
+def credits() -> None:
+    """Grant credits (the self-hosted payment provider)."""
+
+
+@credits.command("grant")
+@data_dir_option
+@click.option("--user", "email", help="Grant add-on credits to this user, valid 12 months.")
+@click.option("--team", "team_uid", help="Grant credits to this Enterprise team's pool.")
+@click.option("--note", help="Why, for the ledger (at most 200 characters).")
+@click.argument("amount", type=click.FloatRange(min=0.001, max=10_000_000))
+def credits_grant(
+    data_dir: Path | None, email: str | None, team_uid: str | None, note: str | None, amount: float
+) -> None:
+    """Grant AMOUNT credits to a user or a team pool, recorded in the ledger."""
+    from oz.billing.charges import grant
+    from oz.billing.plans import to_milli
+    from oz.clock import utcnow
+    from oz.db.engine import Database
+    from oz.db.models import Team
+    from oz.identity.teams import find_user_by_email
+
+    if (email is None) == (team_uid is None):
+        raise click.UsageError("give exactly one of --user and --team")
+    if note is not None and len(note) > 200:
+        raise click.UsageError("--note must be at most 200 characters")
+    settings = _settings(data_dir)
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            if email is not None:
+                found = find_user_by_email(session, email)
+                if found is None:
+                    raise click.ClickException(f"no user with email {email!r}")
+                owner_type, owner_uid = "user", found.uid
+            else:
+                pool_team = session.get(Team, team_uid)
+                if pool_team is None:
+                    raise click.ClickException(f"team {team_uid!r} not found")
+                owner_type, owner_uid = "team", pool_team.uid
+            lot = grant(
+                session,
+                utcnow(),
+                owner_type=owner_type,
+                owner_uid=owner_uid,
+                credits_milli=to_milli(amount),
+                reason="purchase" if owner_type == "user" else "grant",
+                note=note or "granted by an operator",
+            )
+            lot_uid = lot.uid
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, exc) from None
+    finally:
+        database.dispose()
+    click.echo(f"Granted {amount:g} credits to {owner_type} {email or team_uid} (lot {lot_uid}).")
+
+
 def main() -> None:
     cli(prog_name="ozd")
 

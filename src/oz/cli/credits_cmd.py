@@ -1,0 +1,98 @@
+"""`oz credits` and `oz credits ledger`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from oz.cli.context import CliContext
+from oz.cli.output import Column, emit_object, emit_rows, when
+
+
+def _credits(value: float) -> str:
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+POOL_COLUMNS: list[Column] = [
+    ("Pool", lambda pool: pool["pool"] + (f" ({pool['cycle']})" if pool.get("cycle") else "")),
+    ("Plan", lambda pool: pool.get("plan") or ""),
+    ("Remaining", lambda pool: _credits(pool["credits_remaining"])),
+    ("Granted", lambda pool: _credits(pool["credits_granted"])),
+    (
+        "Expires at",
+        lambda pool: when(pool["expires_at"]) + (" (expired)" if pool["expired"] else ""),
+    ),
+]
+LEDGER_COLUMNS: list[Column] = [
+    ("ID", lambda entry: str(entry["id"])),
+    ("Time", lambda entry: when(entry["created_at"])),
+    ("Pool", lambda entry: entry["pool"]),
+    ("Credits", lambda entry: _credits(entry["credits"])),
+    ("Reason", lambda entry: entry["reason"]),
+    ("Run", lambda entry: entry["run_id"] or ""),
+    (
+        "Attributed to",
+        lambda entry: (
+            f"{entry['attributed']['type']}:{entry['attributed']['uid']}"
+            if entry["attributed"]
+            else ""
+        ),
+    ),
+]
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 500:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 500, got {text!r}")
+    return int(text)
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser(
+        "credits",
+        parents=[common],
+        help="Show your credit pools; `oz credits ledger` shows the ledger.",
+        description="Show the credit pools that pay for your usage.",
+    )
+    group.set_defaults(handler=show_balances)
+    actions = group.add_subparsers(dest="action", metavar="ACTION")
+    entries = actions.add_parser(
+        "ledger", parents=[common], help="Show ledger entries billed or attributed to you."
+    )
+    entries.add_argument(
+        "-L", "--limit", type=_limit, default=50, help="entries per page, 1 to 500 (default 50)"
+    )
+    entries.add_argument("--before", type=int, help="next_before of the previous page")
+    entries.set_defaults(handler=show_ledger)
+
+
+def show_balances(context: CliContext, _args: argparse.Namespace) -> int:
+    document = context.call("GET", "/billing/balances")
+    if context.output_format in ("json", "ndjson", "text") or not document["pools"]:
+        emit_object(
+            context.output_format,
+            document,
+            f"{_credits(document['available_credits'])} credits available,"
+            f" billed to {document['billed']['type']} {document['billed']['uid']}",
+        )
+        return 0
+    emit_rows(context.output_format, document["pools"], POOL_COLUMNS, title="Credit pools")
+    print(f"Available: {_credits(document['available_credits'])} credits")
+    return 0
+
+
+def show_ledger(context: CliContext, args: argparse.Namespace) -> int:
+    document = context.call(
+        "GET", "/billing/ledger", query={"limit": args.limit, "before": args.before}
+    )
+    emit_rows(
+        context.output_format,
+        document["entries"],
+        LEDGER_COLUMNS,
+        json_document=document,
+        title="Ledger",
+    )
+    next_before = document["page_info"]["next_before"]
+    if next_before is not None and context.output_format == "pretty":
+        print(f"Older entries: oz credits ledger --before {next_before}")
+    return 0
