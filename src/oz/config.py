@@ -42,6 +42,9 @@ class Settings:
     run_timeout_seconds: float = 3600.0
     auth_cache_seconds: float = 60.0
     catalog: PlanCatalog = field(default_factory=PlanCatalog)
+    payment_provider: str = "self-hosted"
+    payment_url: str | None = None
+    payment_secret_key: str | None = field(default=None, repr=False)
     secret_override: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -87,10 +90,25 @@ class Settings:
             catalog = PlanCatalog.from_env(env)
         except PlanError as exc:
             raise ConfigError(str(exc)) from None
+        payment_provider = _choice(
+            env, "OZ_PAYMENT_PROVIDER", ("self-hosted", "http"), "self-hosted"
+        )
+        payment_url = env.get("OZ_PAYMENT_URL")
+        payment_key = env.get("OZ_PAYMENT_SECRET_KEY")
+        if payment_provider == "http" and not (
+            payment_url and payment_url.startswith(("http://", "https://")) and payment_key
+        ):
+            raise ConfigError(
+                "OZ_PAYMENT_PROVIDER=http needs OZ_PAYMENT_URL (an http:// or https:// URL)"
+                " and OZ_PAYMENT_SECRET_KEY"
+            )
 
         return cls(
             data_dir=data_dir,
             catalog=catalog,
+            payment_provider=payment_provider,
+            payment_url=payment_url,
+            payment_secret_key=payment_key,
             database_url=database_url,
             log_format=_choice(env, "OZ_LOG_FORMAT", ("text", "json"), "text"),
             log_level=_choice(

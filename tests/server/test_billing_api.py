@@ -99,3 +99,64 @@ def test_ledger_limit_is_checked(api: Api) -> None:
 
     assert response.status_code == 400
     assert response.json()["field"] == "limit"
+
+
+def test_admin_reads_and_changes_settings(api: Api) -> None:
+    before = api.client.get("/api/v1/billing/settings", headers=api.headers()).json()
+
+    changed = api.client.put(
+        "/api/v1/billing/settings",
+        json={"auto_reload": True, "reload_pack_credits": 1000, "monthly_cap_usd": 50},
+        headers=api.headers(),
+    )
+
+    assert before["auto_reload"] is False
+    assert before["monthly_cap_usd"] == 200.0
+    assert before["reload_pack_credits"] == 400
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["auto_reload"] is True
+    assert changed.json()["reload_pack_usd"] == 20.0
+    assert changed.json()["monthly_cap_usd"] == 50.0
+
+
+def test_settings_reject_a_pack_at_the_threshold(api: Api) -> None:
+    response = api.client.put(
+        "/api/v1/billing/settings",
+        json={"reload_pack_credits": 400, "reload_threshold_credits": 500},
+        headers=api.headers(),
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "reload_pack_credits"
+
+
+def test_members_cannot_read_settings_or_purchases(api: Api) -> None:
+    member = api.world.add_user("member@example.com")
+    _, member_key = api.world.make_key(member)
+
+    settings = api.client.get("/api/v1/billing/settings", headers=api.headers(member_key))
+    purchases = api.client.get("/api/v1/billing/purchases", headers=api.headers(member_key))
+
+    assert settings.status_code == 403
+    assert purchases.status_code == 403
+
+
+def test_self_hosted_provider_declines_reloads(api: Api) -> None:
+    from oz.billing.payments import SelfHostedProvider
+    from oz.billing.reload import Reloader
+
+    state = api.client.app.state.oz  # type: ignore[attr-defined]
+    state.reloader = Reloader(api.world.database, SelfHostedProvider(), state.settings.catalog)
+    api.client.put("/api/v1/billing/settings", json={"auto_reload": True}, headers=api.headers())
+    run_id = start_local_run(api)
+    report(api, run_id, "all", 1500)
+
+    refused = api.client.post("/api/v1/agent/runs", json={"prompt": "x"}, headers=api.headers())
+    purchases = api.client.get("/api/v1/billing/purchases", headers=api.headers()).json()
+    settings = api.client.get("/api/v1/billing/settings", headers=api.headers()).json()
+
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("/insufficient-credits/")
+    assert [row["status"] for row in purchases["purchases"]] == ["declined"]
+    assert "ozd credits grant" in purchases["purchases"][0]["message"]
+    assert len(settings["notices"]) == 1

@@ -23,6 +23,14 @@ from oz.errors import FeatureNotAvailable, InsufficientCredits, InvalidRequest
 ADDON_VALIDITY = timedelta(days=365)
 
 
+class OutOfCredits(InsufficientCredits):
+    """The run's waterfall holds less than it needs; `payer` says whose pools those are."""
+
+    def __init__(self, detail: str, payer: Payer) -> None:
+        super().__init__(detail)
+        self.payer = payer
+
+
 def admit(
     session: Session,
     catalog: PlanCatalog,
@@ -43,9 +51,10 @@ def admit(
     available = available_milli(session, payer, catalog, now)
     if available < ADMISSION_MINIMUM_MILLI:
         who = "the team's pool" if payer.billed_type == "team" else f"user {payer.billed_uid}"
-        raise InsufficientCredits(
+        raise OutOfCredits(
             f"a run needs at least {to_credits(ADMISSION_MINIMUM_MILLI):g} credits and"
-            f" {who} has {to_credits(available):g}: buy add-on credits or ask an admin"
+            f" {who} has {to_credits(available):g}: buy add-on credits or ask an admin",
+            payer,
         )
     return payer
 

@@ -212,3 +212,52 @@ class UsageReport(Base):
     requested_milli: Mapped[int] = mapped_column(BigInteger)
     charged_milli: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamBilling(Base):
+    """A team's billing settings and the state of its automatic reloads."""
+
+    __tablename__ = "team_billing"
+
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"), primary_key=True)
+    auto_reload: Mapped[bool] = mapped_column(Boolean, default=False)
+    reload_pack_credits: Mapped[int] = mapped_column(Integer, default=400)
+    reload_threshold_credits: Mapped[int] = mapped_column(Integer, default=100)
+    monthly_cap_cents: Mapped[int] = mapped_column(Integer, default=20_000)
+    # After a declined payment no reload is tried before this time.
+    declined_until: Mapped[datetime | None] = mapped_column(default=None)
+    decline_streak: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Purchase(Base):
+    """A purchase of an add-on pack, approved or not, with the provider's answer."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (Index("ix_purchases_team_uid_month", "team_uid", "month"),)
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"))
+    user_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"))
+    credits: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))  # calendar month in UTC, "2030-01"
+    status: Mapped[str] = mapped_column(String(16))  # approved, declined, failed
+    trigger: Mapped[str] = mapped_column(String(16))  # auto_reload or manual
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_reference: Mapped[str | None] = mapped_column(String(200), default=None)
+    message: Mapped[str | None] = mapped_column(String(400), default=None)
+    lot_uid: Mapped[str | None] = mapped_column(ForeignKey("credit_lots.uid"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BillingNotice(Base):
+    """A message for a team's admins, such as a declined reload, shown until read."""
+
+    __tablename__ = "billing_notices"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -75,7 +75,13 @@ def current_state(session: Session, uid: str) -> str | None:
 
 
 def complete(
-    session: Session, catalog: PlanCatalog, uid: str, executor: str, result: RunResult
+    session: Session,
+    catalog: PlanCatalog,
+    uid: str,
+    executor: str,
+    result: RunResult,
+    *,
+    capped: bool = False,
 ) -> bool:
     """Record how a run ended and charge its final usage; False if it had already ended.
 
@@ -93,7 +99,7 @@ def complete(
     _validate_result(result)
     charge = _record_usage(session, catalog, run, "final", result)
     if charge.shortfall_milli > 0:
-        finish_run(run, states.FAILED, _out_of_credits(charge))
+        finish_run(run, states.FAILED, _out_of_credits(charge, capped))
     else:
         finish_run(run, result.state, result.status_message)
     if result.output is not None:
@@ -109,6 +115,8 @@ def report_usage(
     uid: str,
     report_id: str,
     result: RunResult,
+    *,
+    capped: bool = False,
 ) -> Charge:
     """Charge usage a local run's executor reports while the run works.
 
@@ -118,7 +126,7 @@ def report_usage(
     run = _local_run_of(session, principal, uid)
     charge = _record_usage(session, catalog, run, report_id, result)
     if charge.shortfall_milli > 0 and run.state not in states.TERMINAL_STATES:
-        finish_run(run, states.FAILED, _out_of_credits(charge))
+        finish_run(run, states.FAILED, _out_of_credits(charge, capped))
     session.flush()
     return charge
 
@@ -135,10 +143,18 @@ def _record_usage(
     return charge
 
 
-def _out_of_credits(charge: Charge) -> dict[str, Any]:
+def _out_of_credits(charge: Charge, capped: bool) -> dict[str, Any]:
+    """Describe a run stopped by unpaid usage; `capped` when the spend cap blocked a reload."""
+    unpaid = f"{to_credits(charge.shortfall_milli):g} credits of usage could not be paid"
+    if capped:
+        return {
+            "message": f"the team's monthly spend cap is reached: {unpaid}; ask a team admin"
+            " to raise the cap",
+            "error_code": "budget_exceeded",
+            "retryable": False,
+        }
     return {
-        "message": f"the run's credits ran out: {to_credits(charge.shortfall_milli):g} credits"
-        " of usage could not be paid; buy add-on credits or ask an admin",
+        "message": f"the run's credits ran out: {unpaid}; buy add-on credits or ask an admin",
         "error_code": "insufficient_credits",
         "retryable": False,
     }
@@ -154,13 +170,19 @@ def _local_run_of(session: Session, principal: Principal, uid: str) -> Run:
 
 
 def report_local(
-    session: Session, catalog: PlanCatalog, principal: Principal, uid: str, result: RunResult
+    session: Session,
+    catalog: PlanCatalog,
+    principal: Principal,
+    uid: str,
+    result: RunResult,
+    *,
+    capped: bool = False,
 ) -> Run:
     """Record the end of a local run, reported by the key that created it."""
     run = _local_run_of(session, principal, uid)
     if run.state in states.TERMINAL_STATES:
         raise InvalidRequest(f"run {uid} already ended in state {run.state}")
-    complete(session, catalog, uid, f"local:{principal.key_uid}", result)
+    complete(session, catalog, uid, f"local:{principal.key_uid}", result, capped=capped)
     return run
 
 

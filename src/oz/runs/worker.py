@@ -12,11 +12,13 @@ from pathlib import Path
 from sqlalchemy import update
 
 from oz.billing.plans import PlanCatalog
+from oz.billing.reload import Reload, Reloader
 from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import Run
 from oz.harness.runner import HarnessOutcome, HarnessSpec, run_harness
 from oz.runs import execution, states
+from oz.runs.funding import fund_usage
 
 logger = logging.getLogger("oz.worker")
 
@@ -41,6 +43,7 @@ class EmbeddedWorker:
         harness: HarnessSpec,
         *,
         catalog: PlanCatalog,
+        reloader: Reloader | None = None,
         concurrency: int,
         timeout_seconds: float,
         workdir: Path | None = None,
@@ -49,6 +52,7 @@ class EmbeddedWorker:
         self.worker_id = worker_id or embedded_worker_id()
         self._database = database
         self._catalog = catalog
+        self._reloader = reloader
         self._harness = harness
         self._concurrency = concurrency
         self._timeout_seconds = timeout_seconds
@@ -135,8 +139,18 @@ class EmbeddedWorker:
                 },
                 output=outcome.output,
             )
+        usage = result.inference_cost + result.compute_cost
+        reload = fund_usage(self._database, self._reloader, uid, usage)
         with self._database.transaction() as session:
-            recorded = execution.complete(session, self._catalog, uid, self.worker_id, result)
+            recorded = execution.complete(
+                session,
+                self._catalog,
+                uid,
+                self.worker_id,
+                result,
+                capped=reload is Reload.CAPPED,
+            )
+        fund_usage(self._database, self._reloader, uid, 0)
         logger.info(
             "worker %s finished run %s: %s in %.1f s%s",
             self.worker_id,

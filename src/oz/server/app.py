@@ -11,6 +11,8 @@ from oz import __version__
 from oz.auth import revocations
 from oz.auth.last_used import LastUseRecorder
 from oz.auth.verifier import KeyVerifier
+from oz.billing.payments import HttpPaymentProvider, PaymentProvider, SelfHostedProvider
+from oz.billing.reload import Reloader
 from oz.config import Settings
 from oz.db.engine import Database
 from oz.runs.worker import EmbeddedWorker
@@ -30,18 +32,28 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
     # hosts sharing one PostgreSQL database do not see each other's revocations yet.
     marker = revocations.use_marker(settings.data_dir)
     verifier = KeyVerifier(database, secret, settings.auth_cache_seconds, recorder, marker)
+    reloader = Reloader(database, payment_provider(settings), settings.catalog)
     worker = None
     if settings.worker_enabled if start_worker is None else start_worker:
         worker = EmbeddedWorker(
             database,
             settings.harness,
             catalog=settings.catalog,
+            reloader=reloader,
             concurrency=settings.worker_concurrency,
             timeout_seconds=settings.run_timeout_seconds,
             workdir=settings.worker_dir,
             worker_id=settings.worker_id,
         )
-    return ServerState(settings, database, secret, verifier, recorder, worker)
+    return ServerState(settings, database, secret, verifier, recorder, reloader, worker)
+
+
+def payment_provider(settings: Settings) -> PaymentProvider:
+    if settings.payment_provider == "http":
+        assert settings.payment_url is not None
+        assert settings.payment_secret_key is not None
+        return HttpPaymentProvider(settings.payment_url, settings.payment_secret_key)
+    return SelfHostedProvider()
 
 
 def create_app(state: ServerState) -> FastAPI:

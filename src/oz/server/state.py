@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from oz.auth.last_used import LastUseRecorder
 from oz.auth.verifier import KeyVerifier
+from oz.billing.reload import Reloader
 from oz.config import Settings
 from oz.db.engine import Database
 from oz.runs.worker import EmbeddedWorker
@@ -18,4 +19,5 @@ class ServerState:
     secret: bytes = field(repr=False)
     verifier: KeyVerifier
     recorder: LastUseRecorder
+    reloader: Reloader | None = None
     worker: EmbeddedWorker | None = None

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
+from oz.billing.settings import SettingsChange, settings_of, settings_view, update_settings
 from oz.billing.statements import balances, ledger
-from oz.clock import utcnow
+from oz.clock import isoformat, utcnow
+from oz.db.models import Purchase
+from oz.identity.teams import require_admin, require_team
 from oz.server.deps import CurrentPrincipal, State
 
 router = APIRouter(tags=["billing"])
@@ -29,3 +34,67 @@ def get_ledger(
 ) -> dict[str, Any]:
     with state.database.read() as session:
         return ledger(session, principal, limit, before)
+
+
+class SettingsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str | None = Field(None, description="team uid; defaults to your first team")
+    auto_reload: bool | None = None
+    reload_pack_credits: int | None = Field(None, description="400, 1000, 3000 or 6500")
+    reload_threshold_credits: int | None = Field(None, description="reload at or below this")
+    monthly_cap_usd: float | None = Field(None, description="team-wide, per calendar month")
+
+
+@router.get("/billing/settings", summary="A team's auto-reload and spend cap (admins)")
+def get_settings(
+    principal: CurrentPrincipal, state: State, team: str | None = None
+) -> dict[str, Any]:
+    with state.database.transaction() as session:
+        team_uid = require_team(session, principal, team)
+        require_admin(session, principal, team_uid, "read billing settings")
+        return settings_view(session, settings_of(session, team_uid), utcnow())
+
+
+@router.put("/billing/settings", summary="Change a team's auto-reload and spend cap (admins)")
+def put_settings(body: SettingsBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
+    change = SettingsChange(
+        auto_reload=body.auto_reload,
+        reload_pack_credits=body.reload_pack_credits,
+        reload_threshold_credits=body.reload_threshold_credits,
+        monthly_cap_usd=body.monthly_cap_usd,
+    )
+    with state.database.transaction() as session:
+        settings = update_settings(session, principal, body.team, change)
+        return settings_view(session, settings, utcnow())
+
+
+@router.get("/billing/purchases", summary="A team's purchases, newest first (admins)")
+def get_purchases(
+    principal: CurrentPrincipal, state: State, team: str | None = None
+) -> dict[str, Any]:
+    with state.database.read() as session:
+        team_uid = require_team(session, principal, team)
+        require_admin(session, principal, team_uid, "read the team's purchases")
+        rows = session.scalars(
+            select(Purchase)
+            .where(Purchase.team_uid == team_uid)
+            .order_by(Purchase.created_at.desc())
+            .limit(200)
+        )
+        return {
+            "purchases": [
+                {
+                    "uid": row.uid,
+                    "user_uid": row.user_uid,
+                    "credits": row.credits,
+                    "usd": row.amount_cents / 100,
+                    "status": row.status,
+                    "trigger": row.trigger,
+                    "provider": row.provider,
+                    "message": row.message,
+                    "created_at": isoformat(row.created_at),
+                }
+                for row in rows
+            ]
+        }

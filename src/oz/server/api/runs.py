@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from oz.billing.charges import run_breakdown
 from oz.billing.plans import to_credits
+from oz.billing.reload import Reload
 from oz.clock import isoformat
 from oz.db.models import Run, User
-from oz.runs import execution, states
+from oz.runs import execution, funding, states
 from oz.runs.listing import RunQuery, list_runs
-from oz.runs.service import RunRequest, cancel_run, create_run, get_run
+from oz.runs.service import RunRequest, cancel_run, get_run
 from oz.server.deps import CurrentPrincipal, State
 
 router = APIRouter(tags=["runs"])
@@ -115,9 +116,10 @@ def _start(body: RunBody, principal: CurrentPrincipal, state: State) -> dict[str
         source=body.source,
         execution_location=body.execution_location,
     )
-    with state.database.transaction() as session:
-        run = create_run(session, principal, request, state.settings.catalog)
-        return {"run_id": run.uid, "task_id": run.uid, "state": run.state, "at_capacity": False}
+    run = funding.start_run(
+        state.database, state.settings.catalog, state.reloader, principal, request
+    )
+    return {"run_id": run.uid, "task_id": run.uid, "state": run.state, "at_capacity": False}
 
 
 @router.post("/agent/runs", summary="Start a run")
@@ -204,11 +206,24 @@ def report_run_usage(
     result = execution.RunResult(
         state="SUCCEEDED", inference_cost=body.inference_cost, compute_cost=body.compute_cost
     )
+    with state.database.read() as session:
+        get_run(session, principal, run_id)  # the caller must see the run before it pays
+    reload = funding.fund_usage(
+        state.database, state.reloader, run_id, body.inference_cost + body.compute_cost
+    )
     with state.database.transaction() as session:
         charge = execution.report_usage(
-            session, state.settings.catalog, principal, run_id, body.report_id, result
+            session,
+            state.settings.catalog,
+            principal,
+            run_id,
+            body.report_id,
+            result,
+            capped=reload is Reload.CAPPED,
         )
         run = get_run(session, principal, run_id)
+    funding.fund_usage(state.database, state.reloader, run_id, 0)
+    with state.database.read() as session:
         return {
             "run_id": run_id,
             "report_id": body.report_id,
@@ -243,8 +258,21 @@ def report_run(
         inference_cost=usage.inference_cost,
         compute_cost=usage.compute_cost,
     )
+    with state.database.read() as session:
+        get_run(session, principal, run_id)  # the caller must see the run before it pays
+    credits = result.inference_cost + result.compute_cost
+    reload = funding.fund_usage(state.database, state.reloader, run_id, credits)
     with state.database.transaction() as session:
-        run = execution.report_local(session, state.settings.catalog, principal, run_id, result)
-        item = run_item(session, run)
+        execution.report_local(
+            session,
+            state.settings.catalog,
+            principal,
+            run_id,
+            result,
+            capped=reload is Reload.CAPPED,
+        )
+    funding.fund_usage(state.database, state.reloader, run_id, 0)
+    with state.database.read() as session:
+        item = run_item(session, get_run(session, principal, run_id))
         item["billing"] = {"pools": run_breakdown(session, run_id)}
         return item
