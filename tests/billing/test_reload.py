@@ -215,3 +215,34 @@ def test_members_cannot_change_billing_settings(world: World) -> None:
 
     with pytest.raises(NotAuthorized), world.database.transaction() as session:
         update_settings(session, member, world.team_uid, SettingsChange(auto_reload=True))
+
+
+def test_manual_purchase_grants_a_lot(
+    world: World, frozen_clock: Clock, reloader: Reloader
+) -> None:
+    purchase = reloader.buy(world.team_uid, world.owner.uid, 1000, frozen_clock.now)
+
+    assert purchase.status == "approved"
+    assert purchase.trigger == "manual"
+    assert purchase.amount_cents == 2000
+    with world.database.read() as session:
+        lot = session.get(CreditLot, purchase.lot_uid)
+    assert lot is not None
+    assert lot.remaining_milli == 1_000_000
+
+
+def test_manual_purchase_respects_the_cap(
+    world: World, frozen_clock: Clock, reloader: Reloader
+) -> None:
+    configure(world, monthly_cap_usd=25)
+    reloader.buy(world.team_uid, world.owner.uid, 1000, frozen_clock.now)
+
+    with pytest.raises(BudgetExceeded, match=r"spent \$20 of its \$25 monthly cap"):
+        reloader.buy(world.team_uid, world.owner.uid, 400, frozen_clock.now)
+
+
+def test_manual_purchase_rejects_odd_packs(
+    world: World, frozen_clock: Clock, reloader: Reloader
+) -> None:
+    with pytest.raises(InvalidRequest, match="pack must be one of"):
+        reloader.buy(world.team_uid, world.owner.uid, 500, frozen_clock.now)

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from oz.auth.last_used import LastUseRecorder
 from oz.auth.verifier import KeyVerifier
+from oz.billing.payments import SelfHostedProvider
+from oz.billing.reload import Reloader
 from oz.config import Settings
 from oz.server.app import create_app
 from oz.server.state import ServerState
@@ -39,6 +41,7 @@ def api(world: World, tmp_path: Path) -> Iterator[Api]:
         secret=world.secret,
         verifier=KeyVerifier(world.database, world.secret, 60, recorder),
         recorder=recorder,
+        reloader=Reloader(world.database, SelfHostedProvider(), settings.catalog),
     )
     _, owner_key = world.make_key()
     with TestClient(create_app(state), raise_server_exceptions=False) as client:

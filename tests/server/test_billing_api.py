@@ -160,3 +160,23 @@ def test_self_hosted_provider_declines_reloads(api: Api) -> None:
     assert [row["status"] for row in purchases["purchases"]] == ["declined"]
     assert "ozd credits grant" in purchases["purchases"][0]["message"]
     assert len(settings["notices"]) == 1
+
+
+def test_buying_with_the_self_hosted_provider_is_declined(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/billing/purchases", json={"credits": 400}, headers=api.headers()
+    )
+
+    assert response.status_code == 403
+    assert "ozd credits grant" in response.json()["detail"]
+
+
+def test_agent_keys_cannot_buy(api: Api) -> None:
+    _, agent_key = api.world.make_key(agent_uid=api.world.default_agent_uid)
+
+    response = api.client.post(
+        "/api/v1/billing/purchases", json={"credits": 400}, headers=api.headers(agent_key)
+    )
+
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/not-authorized/")

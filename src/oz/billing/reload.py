@@ -21,7 +21,8 @@ from oz.billing.plans import MILLI, PlanCatalog, cycle_of
 from oz.billing.pools import Payer, _spendable, available_milli, payer_for
 from oz.billing.settings import PACKS, month_spend_cents, settings_of
 from oz.db.engine import Database
-from oz.db.models import BillingNotice, CreditLot, Purchase
+from oz.db.models import BillingNotice, CreditLot, Purchase, TeamBilling
+from oz.errors import BudgetExceeded, InvalidRequest
 from oz.uids import new_uid
 
 logger = logging.getLogger("oz.billing")
@@ -78,18 +79,45 @@ class Reloader:
                 payer = payer_for(session, team_uid, creator_type, creator_uid)
                 if payer.billed_type != "user":
                     return outcome
+                configured = session.scalar(
+                    select(TeamBilling.auto_reload).where(TeamBilling.team_uid == team_uid)
+                )
+                if not configured:
+                    return Reload.OFF if outcome is Reload.NOT_NEEDED else outcome
                 settings = settings_of(session, team_uid, lock=True)
                 enough = available_milli(session, payer, self._catalog, now) >= needed_milli
                 above = addon_milli(session, payer, now) > settings.reload_threshold_credits * MILLI
                 if enough and above:
                     return outcome
-                if not settings.auto_reload:
-                    return Reload.OFF
                 step = self._reload(session, payer, now)
             if step is not Reload.RELOADED:
                 return step
             outcome = step
         return outcome
+
+    def buy(self, team_uid: str, user_uid: str, credits: int, now: datetime) -> Purchase:
+        """Buy a pack for a user now, within the team's monthly spend cap.
+
+        Raises `BudgetExceeded` when the purchase would pass the cap; a declined payment
+        is returned as a purchase with that status.
+        """
+        if credits not in PACKS:
+            raise InvalidRequest(
+                f"pack must be one of {', '.join(map(str, PACKS))} credits, got {credits}",
+                field="credits",
+            )
+        with self._database.transaction() as session:
+            settings = settings_of(session, team_uid, lock=True)
+            price = PACKS[credits]
+            spent = month_spend_cents(session, team_uid, now)
+            if spent + price > settings.monthly_cap_cents:
+                raise BudgetExceeded(
+                    f"a pack of {credits} credits costs ${price / 100:g} and the team has spent"
+                    f" ${spent / 100:g} of its ${settings.monthly_cap_cents / 100:g} monthly cap:"
+                    " ask a team admin to raise the cap"
+                )
+            payer = Payer("user", user_uid, team_uid, "", "user", user_uid)
+            return self._pay(session, payer, credits, "manual", now)
 
     def _reload(self, session: Session, payer: Payer, now: datetime) -> Reload:
         settings = settings_of(session, payer.team_uid, lock=True)
@@ -100,6 +128,34 @@ class Reloader:
         if month_spend_cents(session, payer.team_uid, now) + price > settings.monthly_cap_cents:
             return Reload.CAPPED
 
+        purchase = self._pay(session, payer, credits, "auto_reload", now)
+        if purchase.status == APPROVED:
+            settings.decline_streak = 0
+            settings.declined_until = None
+            return Reload.RELOADED
+
+        settings.decline_streak += 1
+        backoff = min(BACKOFF_FIRST * 2 ** (settings.decline_streak - 1), BACKOFF_MAX)
+        settings.declined_until = now + backoff
+        if settings.decline_streak == 1:
+            message = (
+                f"auto-reload of {credits} credits for user {payer.billed_uid} was"
+                f" {purchase.status}: {purchase.message or 'no reason given'}; retrying after"
+                f" {settings.declined_until.isoformat()}"
+            )
+            session.add(
+                BillingNotice(
+                    team_uid=payer.team_uid, kind="reload_declined", message=message[:400]
+                )
+            )
+            logger.warning("%s (team %s)", message, payer.team_uid)
+        return Reload.DECLINED
+
+    def _pay(
+        self, session: Session, payer: Payer, credits: int, trigger: str, now: datetime
+    ) -> Purchase:
+        """Charge the provider for a pack and record the purchase; grant it when approved."""
+        price = PACKS[credits]
         request = PaymentRequest(payer.team_uid, payer.billed_uid, credits, price, new_uid())
         result = self._provider.charge(request)
         purchase = Purchase(
@@ -109,7 +165,7 @@ class Reloader:
             amount_cents=price,
             month=cycle_of(now),
             status=result.status,
-            trigger="auto_reload",
+            trigger=trigger,
             provider=self._provider.name,
             provider_reference=result.reference,
             message=(result.message or "")[:400] or None,
@@ -124,32 +180,15 @@ class Reloader:
                 owner_uid=payer.billed_uid,
                 credits_milli=credits * MILLI,
                 reason="purchase",
-                note=f"auto-reload, {self._provider.name} {result.reference or ''}".strip(),
+                note=f"{trigger}, {self._provider.name} {result.reference or ''}".strip(),
             )
             purchase.lot_uid = lot.uid
-            settings.decline_streak = 0
-            settings.declined_until = None
             logger.info(
-                "auto-reload bought %d credits for user %s of team %s",
+                "bought %d credits for user %s of team %s (%s)",
                 credits,
                 payer.billed_uid,
                 payer.team_uid,
+                trigger,
             )
-            return Reload.RELOADED
-
-        settings.decline_streak += 1
-        backoff = min(BACKOFF_FIRST * 2 ** (settings.decline_streak - 1), BACKOFF_MAX)
-        settings.declined_until = now + backoff
-        if settings.decline_streak == 1:
-            message = (
-                f"auto-reload of {credits} credits for user {payer.billed_uid} was"
-                f" {result.status}: {result.message or 'no reason given'}; retrying after"
-                f" {settings.declined_until.isoformat()}"
-            )
-            session.add(
-                BillingNotice(
-                    team_uid=payer.team_uid, kind="reload_declined", message=message[:400]
-                )
-            )
-            logger.warning("%s (team %s)", message, payer.team_uid)
-        return Reload.DECLINED
+        session.flush()
+        return purchase

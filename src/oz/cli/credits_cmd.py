@@ -64,6 +64,15 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     entries.add_argument("--before", type=int, help="next_before of the previous page")
     entries.set_defaults(handler=show_ledger)
+    buy = actions.add_parser(
+        "buy",
+        parents=[common],
+        help="Buy an add-on pack for yourself, valid 12 months.",
+    )
+    buy.add_argument(
+        "pack", type=int, choices=(400, 1000, 3000, 6500), help="credits: 400, 1000, 3000, 6500"
+    )
+    buy.set_defaults(handler=buy_pack)
 
 
 def show_balances(context: CliContext, _args: argparse.Namespace) -> int:
@@ -95,4 +104,15 @@ def show_ledger(context: CliContext, args: argparse.Namespace) -> int:
     next_before = document["page_info"]["next_before"]
     if next_before is not None and context.output_format == "pretty":
         print(f"Older entries: oz credits ledger --before {next_before}")
+    return 0
+
+
+def buy_pack(context: CliContext, args: argparse.Namespace) -> int:
+    purchase = context.call("POST", "/billing/purchases", body={"credits": args.pack})
+    emit_object(
+        context.output_format,
+        purchase,
+        f"Bought {purchase['credits']} credits for ${purchase['usd']:g}"
+        f" (lot {purchase['lot_uid']}).",
+    )
     return 0

@@ -169,6 +169,19 @@ def _local_run_of(session: Session, principal: Principal, uid: str) -> Run:
     return run
 
 
+def check_report(session: Session, principal: Principal, uid: str, result: RunResult) -> None:
+    """Raise for a report that `report_local` would reject, before anything is paid."""
+    run = _local_run_of(session, principal, uid)
+    if run.state in states.TERMINAL_STATES:
+        raise InvalidRequest(f"run {uid} already ended in state {run.state}")
+    _validate_result(result)
+
+
+def check_usage(session: Session, principal: Principal, uid: str) -> None:
+    """Raise unless the principal executes this local run and may report its usage."""
+    _local_run_of(session, principal, uid)
+
+
 def report_local(
     session: Session,
     catalog: PlanCatalog,

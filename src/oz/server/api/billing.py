@@ -12,6 +12,7 @@ from oz.billing.settings import SettingsChange, settings_of, settings_view, upda
 from oz.billing.statements import balances, ledger
 from oz.clock import isoformat, utcnow
 from oz.db.models import Purchase
+from oz.errors import InsufficientCredits, NotAuthorized
 from oz.identity.teams import require_admin, require_team
 from oz.server.deps import CurrentPrincipal, State
 
@@ -98,3 +99,36 @@ def get_purchases(
                 for row in rows
             ]
         }
+
+
+class PurchaseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credits: int = Field(description="pack size: 400, 1000, 3000 or 6500")
+    team: str | None = Field(None, description="team whose monthly cap applies")
+
+
+@router.post(
+    "/billing/purchases",
+    status_code=201,
+    summary="Buy an add-on pack for yourself (valid 12 months), within the team's cap",
+)
+def buy_pack(body: PurchaseBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
+    if not principal.is_human:
+        raise NotAuthorized("only a user may buy credits; agent keys may not")
+    with state.database.read() as session:
+        team_uid = require_team(session, principal, body.team)
+    assert state.reloader is not None
+    purchase = state.reloader.buy(team_uid, principal.uid, body.credits, utcnow())
+    if purchase.status != "approved":
+        raise InsufficientCredits(
+            f"the payment was {purchase.status}: {purchase.message or 'no reason given'}",
+            purchase_uid=purchase.uid,
+        )
+    return {
+        "uid": purchase.uid,
+        "credits": purchase.credits,
+        "usd": purchase.amount_cents / 100,
+        "status": purchase.status,
+        "lot_uid": purchase.lot_uid,
+    }

@@ -207,7 +207,7 @@ def report_run_usage(
         state="SUCCEEDED", inference_cost=body.inference_cost, compute_cost=body.compute_cost
     )
     with state.database.read() as session:
-        get_run(session, principal, run_id)  # the caller must see the run before it pays
+        execution.check_usage(session, principal, run_id)
     reload = funding.fund_usage(
         state.database, state.reloader, run_id, body.inference_cost + body.compute_cost
     )
@@ -259,7 +259,7 @@ def report_run(
         compute_cost=usage.compute_cost,
     )
     with state.database.read() as session:
-        get_run(session, principal, run_id)  # the caller must see the run before it pays
+        execution.check_report(session, principal, run_id, result)
     credits = result.inference_cost + result.compute_cost
     reload = funding.fund_usage(state.database, state.reloader, run_id, credits)
     with state.database.transaction() as session:
