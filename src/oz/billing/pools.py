@@ -67,6 +67,16 @@ def ensure_included_lot(
     Each cycle gets a new lot of the plan's amount, so unused credits do not roll over.
     """
     cycle = cycle_of(now)
+    existing = select(CreditLot).where(
+        CreditLot.kind == "included",
+        CreditLot.owner_uid == payer.billed_uid,
+        CreditLot.team_uid == payer.team_uid,
+        CreditLot.cycle == cycle,
+    )
+    lot = session.scalar(existing)
+    if lot is not None:
+        return lot
+
     amount = catalog.included_milli(payer.plan)
     values = {
         "uid": _new_uid(),
@@ -81,15 +91,9 @@ def ensure_included_lot(
         "created_at": now,
     }
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Two first uses in one cycle may race; the unique constraint keeps one lot.
     session.execute(insert(CreditLot).values(**values).on_conflict_do_nothing())
-    lot = session.scalar(
-        select(CreditLot).where(
-            CreditLot.kind == "included",
-            CreditLot.owner_uid == payer.billed_uid,
-            CreditLot.team_uid == payer.team_uid,
-            CreditLot.cycle == cycle,
-        )
-    )
+    lot = session.scalar(existing)
     assert lot is not None
     return lot
 
