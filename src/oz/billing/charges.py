@@ -161,6 +161,7 @@ def grant(
     credits_milli: int,
     reason: str,
     note: str | None = None,
+    purchase_uid: str | None = None,
 ) -> CreditLot:
     """Add credits: an add-on lot for a user (valid 12 months) or a team pool lot."""
     if credits_milli <= 0:
@@ -181,6 +182,9 @@ def grant(
             lot_uid=lot.uid,
             amount_milli=credits_milli,
             reason=reason,
+            purchase_uid=purchase_uid,
+            attributed_type=owner_type if owner_type == "user" else None,
+            attributed_uid=owner_uid if owner_type == "user" else None,
             billed_type=owner_type,
             billed_uid=owner_uid,
             note=note,

@@ -159,6 +159,7 @@ class Reloader:
         request = PaymentRequest(payer.team_uid, payer.billed_uid, credits, price, new_uid())
         result = self._provider.charge(request)
         purchase = Purchase(
+            uid=new_uid(),
             team_uid=payer.team_uid,
             user_uid=payer.billed_uid,
             credits=credits,
@@ -181,6 +182,7 @@ class Reloader:
                 credits_milli=credits * MILLI,
                 reason="purchase",
                 note=f"{trigger}, {self._provider.name} {result.reference or ''}".strip(),
+                purchase_uid=purchase.uid,
             )
             purchase.lot_uid = lot.uid
             logger.info(

@@ -115,6 +115,7 @@ def ledger(
             "reason": entry.reason,
             "run_id": entry.run_uid,
             "report_id": entry.usage_report_id,
+            "purchase_id": entry.purchase_uid,
             "attributed": {"type": entry.attributed_type, "uid": entry.attributed_uid}
             if entry.attributed_type
             else None,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from oz import __version__
 from oz.config import ConfigError, Settings, database_password, redact_url
@@ -296,6 +297,15 @@ def team_plan(data_dir: Path | None, team_uid: str, plan: str) -> None:
     click.echo(f"Team {team_uid} moved from {previous} to {plan}.")
 
 
+def _first_team_of(session: Session, user_uid: str) -> str:
+    from oz.identity.teams import teams_of
+
+    teams = teams_of(session, user_uid)
+    if not teams:
+        raise click.ClickException("the user belongs to no team: add them with `ozd user add`")
+    return teams[0].uid
+
+
 @cli.group()
 def credits() -> None:
     """Grant credits (the self-hosted payment provider)."""
@@ -312,11 +322,12 @@ def credits_grant(
 ) -> None:
     """Grant AMOUNT credits to a user or a team pool, recorded in the ledger."""
     from oz.billing.charges import grant
-    from oz.billing.plans import to_milli
+    from oz.billing.plans import cycle_of, to_milli
     from oz.clock import utcnow
     from oz.db.engine import Database
-    from oz.db.models import Team
+    from oz.db.models import Purchase, Team
     from oz.identity.teams import find_user_by_email
+    from oz.uids import new_uid
 
     if (email is None) == (team_uid is None):
         raise click.UsageError("give exactly one of --user and --team")
@@ -336,15 +347,39 @@ def credits_grant(
                 if pool_team is None:
                     raise click.ClickException(f"team {team_uid!r} not found")
                 owner_type, owner_uid = "team", pool_team.uid
+            now = utcnow()
+            purchase_uid = None
+            if owner_type == "user":
+                # The self-hosted provider: an operator's grant is a purchase that cost
+                # nothing, so it shows among purchases and counts nothing against the cap.
+                purchase = Purchase(
+                    uid=new_uid(),
+                    team_uid=_first_team_of(session, owner_uid),
+                    user_uid=owner_uid,
+                    credits=round(amount),
+                    amount_cents=0,
+                    month=cycle_of(now),
+                    status="approved",
+                    trigger="operator",
+                    provider="self-hosted",
+                    message=note,
+                    created_at=now,
+                )
+                session.add(purchase)
+                session.flush()
+                purchase_uid = purchase.uid
             lot = grant(
                 session,
-                utcnow(),
+                now,
                 owner_type=owner_type,
                 owner_uid=owner_uid,
                 credits_milli=to_milli(amount),
                 reason="purchase" if owner_type == "user" else "grant",
                 note=note or "granted by an operator",
+                purchase_uid=purchase_uid,
             )
+            if purchase_uid is not None:
+                purchase.lot_uid = lot.uid
             lot_uid = lot.uid
     except SQLAlchemyError as exc:
         raise _database_error(settings, exc) from None

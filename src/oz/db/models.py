@@ -193,6 +193,7 @@ class LedgerEntry(Base):
     reason: Mapped[str] = mapped_column(String(16))  # "grant", "purchase" or "usage"
     run_uid: Mapped[str | None] = mapped_column(ForeignKey("runs.uid"), index=True, default=None)
     usage_report_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    purchase_uid: Mapped[str | None] = mapped_column(String(32), default=None)
     # Who the usage is attributed to (user or service_account) and who pays (user or team).
     attributed_type: Mapped[str | None] = mapped_column(String(16), default=None)
     attributed_uid: Mapped[str | None] = mapped_column(String(32), default=None)
