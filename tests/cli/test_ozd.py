@@ -199,3 +199,22 @@ def test_grant_and_plan_commands(runner: CliRunner, tmp_path: Path) -> None:
     assert "moved from build to max" in moved.output
     assert both.exit_code == 2
     assert "exactly one of --user and --team" in both.output
+
+
+def test_team_pool_grants_need_enterprise(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    document = init(runner, data_dir)
+    remember(str(document["raw_api_key"]))
+    team = str(document["team_uid"])
+
+    refused = runner.invoke(
+        cli, ["credits", "grant", "--data-dir", str(data_dir), "--team", team, "1000"]
+    )
+    runner.invoke(cli, ["team", "plan", "--data-dir", str(data_dir), "--team", team, "enterprise"])
+    granted = runner.invoke(
+        cli, ["credits", "grant", "--data-dir", str(data_dir), "--team", team, "1000"]
+    )
+
+    assert refused.exit_code == 1
+    assert f"ozd team plan --team {team} enterprise" in refused.output
+    assert granted.exit_code == 0, granted.output

@@ -28,4 +28,4 @@ def test_credits_pretty_lists_pools(server: OzServer) -> None:
 
     assert result.returncode == 0, failure(result)
     assert "included" in result.stdout
-    assert "Available:" in result.stdout
+    assert "Available for runs in Acme (build): " in result.stdout

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.server.conftest import Api
 
 
@@ -180,3 +182,66 @@ def test_agent_keys_cannot_buy(api: Api) -> None:
 
     assert response.status_code == 403
     assert response.json()["type"].endswith("/not-authorized/")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("usage", {"report_id": "x", "inference_cost": 1e308}, "inference_cost"),
+        ("usage", {"report_id": "x", "compute_cost": "Infinity"}, "compute_cost"),
+        (
+            "report",
+            {"state": "SUCCEEDED", "request_usage": {"inference_cost": 1e16}},
+            "request_usage.inference_cost",
+        ),
+    ],
+)
+def test_huge_usage_is_a_named_400(api: Api, path: str, body: dict[str, Any], field: str) -> None:
+    run_id = start_local_run(api)
+
+    response = api.client.post(
+        f"/api/v1/agent/runs/{run_id}/{path}", json=body, headers=api.headers()
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+
+
+def test_usage_after_the_run_ended_is_rejected(api: Api) -> None:
+    run_id = start_local_run(api)
+    api.client.post(
+        f"/api/v1/agent/runs/{run_id}/report", json={"state": "SUCCEEDED"}, headers=api.headers()
+    )
+
+    response = api.client.post(
+        f"/api/v1/agent/runs/{run_id}/usage",
+        json={"report_id": "late", "inference_cost": 3},
+        headers=api.headers(),
+    )
+
+    assert response.status_code == 400
+    assert "already ended" in response.json()["detail"]
+
+
+def test_reused_report_id_with_other_usage_is_rejected(api: Api) -> None:
+    run_id = start_local_run(api)
+    report(api, run_id, "r1", 12.75)
+
+    response = api.client.post(
+        f"/api/v1/agent/runs/{run_id}/usage",
+        json={"report_id": "r1", "inference_cost": 99},
+        headers=api.headers(),
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "report_id"
+    assert "12.75" in response.json()["detail"]
+
+
+def test_infinite_spend_cap_is_a_named_400(api: Api) -> None:
+    response = api.client.put(
+        "/api/v1/billing/settings", json={"monthly_cap_usd": "Infinity"}, headers=api.headers()
+    )
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "monthly_cap_usd"

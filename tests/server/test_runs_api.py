@@ -305,3 +305,16 @@ def test_report_twice_rejected(api: Api) -> None:
 
     assert response.status_code == 400
     assert get_run(api, run_id)["state"] == "FAILED"
+
+
+def test_report_retry_returns_the_recorded_run(api: Api) -> None:
+    run_id = start_run(api, execution_location="LOCAL")
+    body = {"state": "SUCCEEDED", "request_usage": {"inference_cost": 2.5}}
+    first = api.client.post(f"/api/v1/agent/runs/{run_id}/report", headers=api.headers(), json=body)
+
+    retry = api.client.post(f"/api/v1/agent/runs/{run_id}/report", headers=api.headers(), json=body)
+
+    assert first.status_code == 200
+    assert retry.status_code == 200
+    assert retry.json()["request_usage"]["inference_cost"] == 2.5
+    assert retry.json()["billing"]["pools"][0]["credits"] == 2.5

@@ -14,10 +14,11 @@ from oz.billing.plans import (
     ADMISSION_MINIMUM_MILLI,
     CLOUD_PLANS,
     PlanCatalog,
+    format_credits,
     to_credits,
 )
 from oz.billing.pools import Payer, available_milli, funding_lots, payer_for
-from oz.db.models import ApiKey, CreditLot, LedgerEntry, Run, UsageReport
+from oz.db.models import ApiKey, CreditLot, LedgerEntry, Run, UsageReport, User
 from oz.errors import FeatureNotAvailable, InsufficientCredits, InvalidRequest
 
 ADDON_VALIDITY = timedelta(days=365)
@@ -46,17 +47,35 @@ def admit(
     if remote and payer.plan not in CLOUD_PLANS:
         raise FeatureNotAvailable(
             f"cloud agents need the Build, Max, Business or Enterprise plan; this team is on"
-            f" {payer.plan.title()}: run the agent locally with `oz agent run`, or change plans"
+            f" {payer.plan.title()}: run the agent locally with `oz agent run`, or ask the"
+            " server's operator to change the plan (`ozd team plan`)"
         )
     available = available_milli(session, payer, catalog, now)
     if available < ADMISSION_MINIMUM_MILLI:
-        who = "the team's pool" if payer.billed_type == "team" else f"user {payer.billed_uid}"
         raise OutOfCredits(
-            f"a run needs at least {to_credits(ADMISSION_MINIMUM_MILLI):g} credits and"
-            f" {who} has {to_credits(available):g}: buy add-on credits or ask an admin",
+            f"a run needs at least {format_credits(ADMISSION_MINIMUM_MILLI)} credits and"
+            f" {payer_label(session, payer)} has {format_credits(available)}:"
+            f" {refill_hint(payer)}",
             payer,
         )
     return payer
+
+
+def payer_label(session: Session, payer: Payer) -> str:
+    """Name the payer for people: the team's pool, or the user's email."""
+    if payer.billed_type == "team":
+        return "the team's Enterprise pool"
+    user = session.get(User, payer.billed_uid)
+    return f"user {user.email}" if user is not None else f"user {payer.billed_uid}"
+
+
+def refill_hint(payer: Payer) -> str:
+    if payer.billed_type == "team":
+        return "ask the server's operator to fund it with `ozd credits grant --team`"
+    return (
+        "buy add-on credits with `oz credits buy`, or ask the server's operator to grant"
+        " some with `ozd credits grant`"
+    )
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,14 @@ def charge_usage(
     if created is None:
         earlier = session.get(UsageReport, (run.uid, report_id))
         assert earlier is not None
+        if earlier.requested_milli != amount_milli:
+            raise InvalidRequest(
+                f"report_id {report_id!r} was already used for"
+                f" {format_credits(earlier.requested_milli)} credits of usage, not"
+                f" {format_credits(amount_milli)}: a retry must resend the same report, and"
+                " new usage needs a new report_id",
+                field="report_id",
+            )
         return Charge(earlier.requested_milli, earlier.charged_milli, repeated=True)
     if amount_milli == 0 or _key_deleted(session, run):
         return Charge(amount_milli, 0)

@@ -76,3 +76,9 @@ def to_milli(credits: float) -> int:
 
 def to_credits(milli: int) -> float:
     return milli / MILLI
+
+
+def format_credits(milli: int) -> str:
+    """Render an amount as credits with at most three decimals, such as `1,234.5`."""
+    text = f"{milli / MILLI:,.3f}".rstrip("0").rstrip(".")
+    return text or "0"

@@ -20,6 +20,7 @@ from oz.billing.payments import APPROVED, PaymentProvider, PaymentRequest
 from oz.billing.plans import MILLI, PlanCatalog, cycle_of
 from oz.billing.pools import Payer, _spendable, available_milli, payer_for
 from oz.billing.settings import PACKS, month_spend_cents, settings_of
+from oz.clock import isoformat
 from oz.db.engine import Database
 from oz.db.models import BillingNotice, CreditLot, Purchase, TeamBilling
 from oz.errors import BudgetExceeded, InvalidRequest
@@ -117,7 +118,12 @@ class Reloader:
                     " ask a team admin to raise the cap"
                 )
             payer = Payer("user", user_uid, team_uid, "", "user", user_uid)
-            return self._pay(session, payer, credits, "manual", now)
+            purchase = self._pay(session, payer, credits, "manual", now)
+            if purchase.status == APPROVED:
+                # A payment method that works again lifts the pause on automatic reloads.
+                settings.decline_streak = 0
+                settings.declined_until = None
+            return purchase
 
     def _reload(self, session: Session, payer: Payer, now: datetime) -> Reload:
         settings = settings_of(session, payer.team_uid, lock=True)
@@ -126,6 +132,14 @@ class Reloader:
         credits = settings.reload_pack_credits
         price = PACKS[credits]
         if month_spend_cents(session, payer.team_uid, now) + price > settings.monthly_cap_cents:
+            self._notify_once(
+                session,
+                payer.team_uid,
+                f"cap_reached:{cycle_of(now)}",
+                f"the monthly spend cap of ${settings.monthly_cap_cents / 100:g} stopped an"
+                f" auto-reload of {credits} credits in {cycle_of(now)}: raise the cap to let"
+                " runs continue",
+            )
             return Reload.CAPPED
 
         purchase = self._pay(session, payer, credits, "auto_reload", now)
@@ -138,18 +152,30 @@ class Reloader:
         backoff = min(BACKOFF_FIRST * 2 ** (settings.decline_streak - 1), BACKOFF_MAX)
         settings.declined_until = now + backoff
         if settings.decline_streak == 1:
-            message = (
-                f"auto-reload of {credits} credits for user {payer.billed_uid} was"
-                f" {purchase.status}: {purchase.message or 'no reason given'}; retrying after"
-                f" {settings.declined_until.isoformat()}"
+            reason = (purchase.message or "no reason given").rstrip(".")
+            self._notify_once(
+                session,
+                payer.team_uid,
+                f"reload_{purchase.status}",
+                f"an auto-reload of {credits} credits {purchase.status}: {reason}. The next"
+                f" try is after {isoformat(settings.declined_until)}, or sooner once a"
+                " purchase with `oz credits buy` goes through",
+                repeat=True,
             )
-            session.add(
-                BillingNotice(
-                    team_uid=payer.team_uid, kind="reload_declined", message=message[:400]
-                )
-            )
-            logger.warning("%s (team %s)", message, payer.team_uid)
         return Reload.DECLINED
+
+    def _notify_once(
+        self, session: Session, team_uid: str, kind: str, message: str, *, repeat: bool = False
+    ) -> None:
+        """Leave a notice for the team's admins, unless one of this kind exists already."""
+        if not repeat and session.scalar(
+            select(BillingNotice.uid).where(
+                BillingNotice.team_uid == team_uid, BillingNotice.kind == kind
+            )
+        ):
+            return
+        session.add(BillingNotice(team_uid=team_uid, kind=kind, message=message[:400]))
+        logger.warning("%s (team %s)", message, team_uid)
 
     def _pay(
         self, session: Session, payer: Payer, credits: int, trigger: str, now: datetime

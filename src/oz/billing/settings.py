@@ -92,10 +92,13 @@ def update_settings(
             "reload_threshold_credits must be from 0 to 10000", field="reload_threshold_credits"
         )
     if pack <= threshold:
+        changed_threshold_only = (
+            change.reload_threshold_credits is not None and change.reload_pack_credits is None
+        )
         raise InvalidRequest(
             f"a pack of {pack} credits would not lift the balance above the reload threshold"
             f" of {threshold}: pick a larger pack or a lower threshold",
-            field="reload_pack_credits",
+            field="reload_threshold_credits" if changed_threshold_only else "reload_pack_credits",
         )
     if change.monthly_cap_usd is not None:
         cents = round(change.monthly_cap_usd * 100)

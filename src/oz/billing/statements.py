@@ -9,7 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from oz.billing.plans import PlanCatalog, to_credits
-from oz.billing.pools import Payer, available_milli, ensure_included_lot, payer_for
+from oz.billing.pools import available_milli, ensure_included_lot, payer_for
 from oz.clock import isoformat
 from oz.db.models import CreditLot, LedgerEntry
 from oz.errors import InvalidRequest
@@ -52,7 +52,17 @@ def balances(
         }
 
     pools: list[dict[str, Any]] = []
+    teams: list[dict[str, Any]] = []
     for team in teams_of(session, principal.uid):
+        payer = payer_for(session, team.uid, "user", principal.uid)
+        teams.append(
+            {
+                "team_uid": team.uid,
+                "team_name": team.name,
+                "plan": team.plan,
+                "available_credits": to_credits(available_milli(session, payer, catalog, now)),
+            }
+        )
         if team.plan == "enterprise":
             lots = session.scalars(
                 select(CreditLot)
@@ -61,7 +71,6 @@ def balances(
             )
             pools += [_lot_row(lot, now, team_uid=team.uid, plan=team.plan) for lot in lots]
             continue
-        payer = Payer("user", principal.uid, team.uid, team.plan, "user", principal.uid)
         included = ensure_included_lot(session, payer, catalog, now)
         pools.append(
             _lot_row(included, now, team_uid=team.uid, plan=team.plan, cycle=included.cycle)
@@ -75,7 +84,9 @@ def balances(
     return {
         "billed": {"type": "user", "uid": principal.uid},
         "pools": pools,
-        "available_credits": sum(pool["credits_remaining"] for pool in pools),
+        # What a personal run may spend in each team: add-ons pay only outside Enterprise.
+        "teams": teams,
+        "available_credits": teams[0]["available_credits"] if teams else 0.0,
     }
 
 

@@ -6,18 +6,13 @@ import argparse
 from typing import Any
 
 from oz.cli.context import CliContext
-from oz.cli.output import Column, emit_object, emit_rows, when
-
-
-def _credits(value: float) -> str:
-    return f"{value:,.3f}".rstrip("0").rstrip(".")
-
+from oz.cli.output import Column, credits_text, emit_object, emit_rows, when
 
 POOL_COLUMNS: list[Column] = [
     ("Pool", lambda pool: pool["pool"] + (f" ({pool['cycle']})" if pool.get("cycle") else "")),
     ("Plan", lambda pool: pool.get("plan") or ""),
-    ("Remaining", lambda pool: _credits(pool["credits_remaining"])),
-    ("Granted", lambda pool: _credits(pool["credits_granted"])),
+    ("Remaining", lambda pool: credits_text(pool["credits_remaining"])),
+    ("Granted", lambda pool: credits_text(pool["credits_granted"])),
     (
         "Expires at",
         lambda pool: when(pool["expires_at"]) + (" (expired)" if pool["expired"] else ""),
@@ -27,7 +22,7 @@ LEDGER_COLUMNS: list[Column] = [
     ("ID", lambda entry: str(entry["id"])),
     ("Time", lambda entry: when(entry["created_at"])),
     ("Pool", lambda entry: entry["pool"]),
-    ("Credits", lambda entry: _credits(entry["credits"])),
+    ("Credits", lambda entry: credits_text(entry["credits"])),
     ("Reason", lambda entry: entry["reason"]),
     ("Run", lambda entry: entry["run_id"] or ""),
     (
@@ -77,16 +72,21 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def show_balances(context: CliContext, _args: argparse.Namespace) -> int:
     document = context.call("GET", "/billing/balances")
-    if context.output_format in ("json", "ndjson", "text") or not document["pools"]:
+    if context.output_format in ("json", "ndjson") or not document["pools"]:
         emit_object(
             context.output_format,
             document,
-            f"{_credits(document['available_credits'])} credits available,"
+            f"{credits_text(document['available_credits'])} credits available,"
             f" billed to {document['billed']['type']} {document['billed']['uid']}",
         )
         return 0
     emit_rows(context.output_format, document["pools"], POOL_COLUMNS, title="Credit pools")
-    print(f"Available: {_credits(document['available_credits'])} credits")
+    if context.output_format == "pretty":
+        for team in document.get("teams", []):
+            print(
+                f"Available for runs in {team['team_name']} ({team['plan']}):"
+                f" {credits_text(team['available_credits'])} credits"
+            )
     return 0
 
 

@@ -26,6 +26,11 @@ def when(value: str | None, empty: str = "Never") -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def credits_text(value: float) -> str:
+    """Render credits with at most three decimals and thousands separators."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".") or "0"
+
+
 def emit_object(output_format: str, obj: Any, text: str | None = None) -> None:
     """Print one object: JSON for json/ndjson, otherwise `text`."""
     if output_format in ("json", "ndjson") or text is None:
@@ -63,7 +68,7 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], title: str
     # Values are user data: no Rich markup, emoji codes or highlighting in them.
     console = Console(soft_wrap=False, markup=False, emoji=False, highlight=False)
     if not rows:
-        console.print(f"No {title.lower() if title else 'results'}.")
+        console.print(f"No {title.lower() if title else 'results'} to show.")
         return
     cells = [[render(row) for _, render in columns] for row in rows]
     headers = [header for header, _ in columns]

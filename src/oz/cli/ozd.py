@@ -294,7 +294,13 @@ def team_plan(data_dir: Path | None, team_uid: str, plan: str) -> None:
         raise _database_error(settings, exc) from None
     finally:
         database.dispose()
-    click.echo(f"Team {team_uid} moved from {previous} to {plan}.")
+    if previous == plan:
+        click.echo(f"Team {team_uid} is already on {plan}; nothing changed.")
+        return
+    click.echo(
+        f"Team {team_uid} moved from {previous} to {plan}. Users who already have this"
+        " month's plan-included credits keep them; the new amount applies from next month."
+    )
 
 
 def _first_team_of(session: Session, user_uid: str) -> str:
@@ -340,12 +346,20 @@ def credits_grant(
             if email is not None:
                 found = find_user_by_email(session, email)
                 if found is None:
-                    raise click.ClickException(f"no user with email {email!r}")
+                    raise click.ClickException(
+                        f"no user with email {email!r}: add one with `ozd user add`"
+                    )
                 owner_type, owner_uid = "user", found.uid
             else:
                 pool_team = session.get(Team, team_uid)
                 if pool_team is None:
                     raise click.ClickException(f"team {team_uid!r} not found")
+                if pool_team.plan != "enterprise":
+                    raise click.ClickException(
+                        f"team {team_uid} is on {pool_team.plan}, and only Enterprise teams"
+                        " spend a team pool: run `ozd team plan --team"
+                        f" {team_uid} enterprise` first, or grant credits to users with --user"
+                    )
                 owner_type, owner_uid = "team", pool_team.uid
             now = utcnow()
             purchase_uid = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from oz.cli.output import Column, emit_object, when
+from oz.cli.output import Column, credits_text, emit_object, when
 
 TERMINAL_STATES = ("SUCCEEDED", "FAILED", "ERROR", "CANCELLED")
 
@@ -46,8 +46,8 @@ def describe(run: dict[str, Any], with_output: bool = True) -> str:
         code = f" [{status['error_code']}]" if status.get("error_code") else ""
         lines.append(f"  status:   {status['message']}{code}")
     lines.append(
-        f"  usage:    inference {usage.get('inference_cost', 0):g},"
-        f" compute {usage.get('compute_cost', 0):g}"
+        f"  usage:    inference {credits_text(usage.get('inference_cost', 0))},"
+        f" compute {credits_text(usage.get('compute_cost', 0))} credits"
     )
     if with_output and run.get("output"):
         lines += ["", run["output"].rstrip()]

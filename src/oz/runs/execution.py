@@ -14,15 +14,16 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from oz.billing.charges import Charge, charge_usage
-from oz.billing.plans import PlanCatalog, to_credits, to_milli
+from oz.billing.plans import PlanCatalog, format_credits, to_milli
 from oz.clock import utcnow
-from oz.db.models import Run
+from oz.db.models import Run, UsageReport
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
 from oz.principal import Principal
 from oz.runs import states
 from oz.runs.service import finish_run, get_run
 
 OUTPUT_MAX_CHARS = 1_000_000
+FINAL_REPORT = "final"  # the usage report id of a run's final report
 CLAIM_CANDIDATES = 5
 
 
@@ -97,7 +98,7 @@ def complete(
         return False
 
     _validate_result(result)
-    charge = _record_usage(session, catalog, run, "final", result)
+    charge = _record_usage(session, catalog, run, FINAL_REPORT, result)
     if charge.shortfall_milli > 0:
         finish_run(run, states.FAILED, _out_of_credits(charge, capped))
     else:
@@ -123,6 +124,7 @@ def report_usage(
     A retried report (same `report_id`) is charged once. When the pools cannot cover it,
     the run ends FAILED with `insufficient_credits`.
     """
+    check_usage(session, principal, uid)
     run = _local_run_of(session, principal, uid)
     charge = _record_usage(session, catalog, run, report_id, result)
     if charge.shortfall_milli > 0 and run.state not in states.TERMINAL_STATES:
@@ -145,7 +147,7 @@ def _record_usage(
 
 def _out_of_credits(charge: Charge, capped: bool) -> dict[str, Any]:
     """Describe a run stopped by unpaid usage; `capped` when the spend cap blocked a reload."""
-    unpaid = f"{to_credits(charge.shortfall_milli):g} credits of usage could not be paid"
+    unpaid = f"{format_credits(charge.shortfall_milli)} credits of usage could not be paid"
     if capped:
         return {
             "message": f"the team's monthly spend cap is reached: {unpaid}; ask a team admin"
@@ -154,7 +156,8 @@ def _out_of_credits(charge: Charge, capped: bool) -> dict[str, Any]:
             "retryable": False,
         }
     return {
-        "message": f"the run's credits ran out: {unpaid}; buy add-on credits or ask an admin",
+        "message": f"the run's credits ran out: {unpaid}; buy add-on credits with"
+        " `oz credits buy` or ask the server's operator to grant some",
         "error_code": "insufficient_credits",
         "retryable": False,
     }
@@ -169,17 +172,36 @@ def _local_run_of(session: Session, principal: Principal, uid: str) -> Run:
     return run
 
 
-def check_report(session: Session, principal: Principal, uid: str, result: RunResult) -> None:
-    """Raise for a report that `report_local` would reject, before anything is paid."""
+def check_report(session: Session, principal: Principal, uid: str, result: RunResult) -> bool:
+    """Raise for a report that `report_local` would reject, before anything is paid.
+
+    Returns False for a retry of a final report that was already recorded: the caller
+    answers it with the run as it is, so a lost response can be retried safely.
+    """
     run = _local_run_of(session, principal, uid)
-    if run.state in states.TERMINAL_STATES:
-        raise InvalidRequest(f"run {uid} already ended in state {run.state}")
     _validate_result(result)
+    if run.state not in states.TERMINAL_STATES:
+        return True
+    final = session.get(UsageReport, (uid, FINAL_REPORT))
+    usage = to_milli(result.inference_cost) + to_milli(result.compute_cost)
+    stopped_for_credits = (run.status_message or {}).get("error_code") in (
+        "insufficient_credits",
+        "budget_exceeded",
+    )
+    same_end = run.state == result.state or stopped_for_credits
+    if final is not None and final.requested_milli == usage and same_end:
+        return False
+    raise InvalidRequest(f"run {uid} already ended in state {run.state}")
 
 
 def check_usage(session: Session, principal: Principal, uid: str) -> None:
-    """Raise unless the principal executes this local run and may report its usage."""
-    _local_run_of(session, principal, uid)
+    """Raise unless the principal executes this local run and it is still working."""
+    run = _local_run_of(session, principal, uid)
+    if run.state in states.TERMINAL_STATES:
+        raise InvalidRequest(
+            f"run {uid} already ended in state {run.state}: usage is reported while a run"
+            " works, and its last usage comes with its final report"
+        )
 
 
 def report_local(

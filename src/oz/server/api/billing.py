@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
 from oz.billing.settings import SettingsChange, settings_of, settings_view, update_settings
 from oz.billing.statements import balances, ledger
 from oz.clock import isoformat, utcnow
 from oz.db.models import Purchase
-from oz.errors import InsufficientCredits, NotAuthorized
+from oz.errors import FeatureNotAvailable, InvalidRequest, NotAuthorized, ResourceUnavailable
 from oz.identity.teams import require_admin, require_team
 from oz.server.deps import CurrentPrincipal, State
 
@@ -38,13 +38,15 @@ def get_ledger(
 
 
 class SettingsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     team: str | None = Field(None, description="team uid; defaults to your first team")
-    auto_reload: bool | None = None
+    auto_reload: StrictBool | None = None
     reload_pack_credits: int | None = Field(None, description="400, 1000, 3000 or 6500")
     reload_threshold_credits: int | None = Field(None, description="reload at or below this")
-    monthly_cap_usd: float | None = Field(None, description="team-wide, per calendar month")
+    monthly_cap_usd: float | None = Field(
+        None, ge=0, le=1_000_000, description="team-wide, per calendar month"
+    )
 
 
 @router.get("/billing/settings", summary="A team's auto-reload and spend cap (admins)")
@@ -120,9 +122,19 @@ def buy_pack(body: PurchaseBody, principal: CurrentPrincipal, state: State) -> d
         team_uid = require_team(session, principal, body.team)
     assert state.reloader is not None
     purchase = state.reloader.buy(team_uid, principal.uid, body.credits, utcnow())
+    reason = purchase.message or "no reason given"
+    if purchase.provider == "self-hosted" and purchase.status != "approved":
+        raise FeatureNotAvailable(reason, purchase_uid=purchase.uid)
+    if purchase.status == "failed":
+        raise ResourceUnavailable(
+            f"the payment did not complete: {reason}; check with the payment processor"
+            " before trying again",
+            purchase_uid=purchase.uid,
+        )
     if purchase.status != "approved":
-        raise InsufficientCredits(
-            f"the payment was {purchase.status}: {purchase.message or 'no reason given'}",
+        raise InvalidRequest(
+            f"the payment processor declined the payment: {reason}",
+            field="credits",
             purchase_uid=purchase.uid,
         )
     return {

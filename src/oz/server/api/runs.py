@@ -41,11 +41,15 @@ class RunBody(BaseModel):
     )
 
 
-class UsageBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Usage of one report, in credits: far above any real run, far below float trouble.
+MAX_REPORT_CREDITS = 1_000_000
 
-    inference_cost: float = 0.0
-    compute_cost: float = 0.0
+
+class UsageBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    inference_cost: float = Field(default=0.0, ge=0, le=MAX_REPORT_CREDITS, description="credits")
+    compute_cost: float = Field(default=0.0, ge=0, le=MAX_REPORT_CREDITS, description="credits")
 
 
 class StatusMessageBody(BaseModel):
@@ -187,13 +191,13 @@ def get_agent_run(run_id: str, principal: CurrentPrincipal, state: State) -> dic
 
 
 class UsageReportBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     report_id: str = Field(
         min_length=1, max_length=64, description="unique per report; a retry reuses it"
     )
-    inference_cost: float = Field(0.0, ge=0, description="credits")
-    compute_cost: float = Field(0.0, ge=0, description="credits")
+    inference_cost: float = Field(default=0.0, ge=0, le=MAX_REPORT_CREDITS, description="credits")
+    compute_cost: float = Field(default=0.0, ge=0, le=MAX_REPORT_CREDITS, description="credits")
 
 
 @router.post(
@@ -259,19 +263,20 @@ def report_run(
         compute_cost=usage.compute_cost,
     )
     with state.database.read() as session:
-        execution.check_report(session, principal, run_id, result)
-    credits = result.inference_cost + result.compute_cost
-    reload = funding.fund_usage(state.database, state.reloader, run_id, credits)
-    with state.database.transaction() as session:
-        execution.report_local(
-            session,
-            state.settings.catalog,
-            principal,
-            run_id,
-            result,
-            capped=reload is Reload.CAPPED,
-        )
-    funding.fund_usage(state.database, state.reloader, run_id, 0)
+        first_time = execution.check_report(session, principal, run_id, result)
+    if first_time:
+        credits = result.inference_cost + result.compute_cost
+        reload = funding.fund_usage(state.database, state.reloader, run_id, credits)
+        with state.database.transaction() as session:
+            execution.report_local(
+                session,
+                state.settings.catalog,
+                principal,
+                run_id,
+                result,
+                capped=reload is Reload.CAPPED,
+            )
+        funding.fund_usage(state.database, state.reloader, run_id, 0)
     with state.database.read() as session:
         item = run_item(session, get_run(session, principal, run_id))
         item["billing"] = {"pools": run_breakdown(session, run_id)}
