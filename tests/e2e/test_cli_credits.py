@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.conftest import failure
@@ -29,3 +33,31 @@ def test_credits_pretty_lists_pools(server: OzServer) -> None:
     assert result.returncode == 0, failure(result)
     assert "included" in result.stdout
     assert "Available for runs in Acme (build): " in result.stdout
+
+
+def test_local_harness_usage_is_relayed(server: OzServer, tmp_path: Path) -> None:
+    script = tmp_path / "agent.py"
+    script.write_text(
+        "import json, os\n"
+        "for _ in range(2):\n"
+        "    with open(os.environ['OZ_USAGE_FILE'], 'a') as usage:\n"
+        "        usage.write(json.dumps({'inference_cost': 1.25}) + '\\n')\n"
+        "print('done')\n"
+    )
+
+    result = server.oz(
+        "--output-format",
+        "json",
+        "agent",
+        "run",
+        "-p",
+        "work",
+        api_key=server.owner_key,
+        env={"OZ_HARNESS": "command", "OZ_HARNESS_COMMAND": f"{sys.executable} {script}"},
+        cwd=tmp_path,
+    )
+
+    assert result.returncode == 0, failure(result)
+    run = json.loads(result.stdout)
+    assert run["request_usage"]["inference_cost"] == 2.5
+    assert sum(pool["credits"] for pool in run["billing"]["pools"]) == 2.5

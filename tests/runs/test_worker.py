@@ -102,3 +102,74 @@ def test_stopping_mid_run_ends_it_as_error(world: World, tmp_path: Path) -> None
     assert run.state == states.ERROR
     assert run.status_message is not None
     assert run.status_message["message"] == "the server stopped while the run was in progress"
+
+
+USAGE_SCRIPT = """
+import json, os, sys, time
+path = os.environ["OZ_USAGE_FILE"]
+for _ in range(int(sys.argv[1])):
+    with open(path, "a") as usage:
+        usage.write(json.dumps({"inference_cost": 10}) + "\\n")
+    time.sleep(float(sys.argv[2]))
+print("done")
+"""
+
+
+def usage_harness(tmp_path: Path, lines: int, pause: float) -> HarnessSpec:
+    script = tmp_path / "agent.py"
+    script.write_text(USAGE_SCRIPT)
+    return HarnessSpec("command", (sys.executable, str(script), str(lines), str(pause)))
+
+
+def charged_credits(world: World, uid: str) -> float:
+    from sqlalchemy import func, select
+
+    from oz.db.models import LedgerEntry
+
+    with world.database.read() as session:
+        total = session.scalar(
+            select(func.sum(LedgerEntry.amount_milli)).where(LedgerEntry.run_uid == uid)
+        )
+    return -int(total or 0) / 1000
+
+
+def test_harness_usage_is_charged_while_it_works(world: World, tmp_path: Path) -> None:
+    catalog = PlanCatalog({"build": 100})
+    with world.database.transaction() as session:
+        uid = create_run(session, world.owner, RunRequest(prompt="x", config={}), catalog).uid
+    worker = EmbeddedWorker(
+        world.database,
+        usage_harness(tmp_path, 3, 0.2),
+        catalog=catalog,
+        concurrency=1,
+        timeout_seconds=60,
+    )
+
+    worker.run_once()
+
+    assert load(world, uid).state == states.SUCCEEDED
+    assert charged_credits(world, uid) == 30.0
+    assert load(world, uid).inference_cost == 30.0
+
+
+def test_running_dry_stops_the_harness(world: World, tmp_path: Path) -> None:
+    catalog = PlanCatalog({"build": 25})
+    with world.database.transaction() as session:
+        uid = create_run(session, world.owner, RunRequest(prompt="x", config={}), catalog).uid
+    worker = EmbeddedWorker(
+        world.database,
+        usage_harness(tmp_path, 20, 0.5),
+        catalog=catalog,
+        concurrency=1,
+        timeout_seconds=60,
+    )
+    started = time.monotonic()
+
+    worker.run_once()
+
+    run = load(world, uid)
+    assert run.state == states.FAILED
+    assert run.status_message is not None
+    assert run.status_message["error_code"] == "insufficient_credits"
+    assert charged_credits(world, uid) == 25.0
+    assert time.monotonic() - started < 8

@@ -101,9 +101,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_local(context: CliContext, args: argparse.Namespace) -> int:
+    import tempfile
     from pathlib import Path
 
     from oz.harness.runner import run_harness, spec_from_env
+    from oz.runs.usage_feed import USAGE_FILE_VARIABLE, UsageFeed
 
     try:
         spec = spec_from_env(os.environ)
@@ -121,8 +123,22 @@ def run_local(context: CliContext, args: argparse.Namespace) -> int:
     if context.output_format == "pretty":
         info(f"Run {run_id} started locally in {Path.cwd()}")
 
+    relay = _UsageRelay(context, run_id)
     try:
-        outcome = run_harness(spec, args.prompt, Path.cwd(), timeout_seconds=LOCAL_TIMEOUT_SECONDS)
+        with tempfile.TemporaryDirectory(prefix="oz-usage-") as usage_dir:
+            relay.feed = UsageFeed(Path(usage_dir) / "usage.jsonl", run_id)
+            outcome = run_harness(
+                spec,
+                args.prompt,
+                Path.cwd(),
+                timeout_seconds=LOCAL_TIMEOUT_SECONDS,
+                should_cancel=relay.poll,
+                extra_env={USAGE_FILE_VARIABLE: str(relay.feed.path)},
+            )
+            relay.send()
+        if relay.ended is not None:
+            emit_run(context.output_format, relay.ended)
+            return exit_status(relay.ended)
         report: dict[str, Any] = {
             "state": outcome.state,
             "status_message": outcome.status_message,
@@ -133,6 +149,45 @@ def run_local(context: CliContext, args: argparse.Namespace) -> int:
     run = context.call("POST", f"/agent/runs/{segment(run_id)}/report", body=report)
     emit_run(context.output_format, run)
     return exit_status(run)
+
+
+class _UsageRelay:
+    """Send the usage a local harness writes to the server while it works.
+
+    When the server ends the run (its credits ran out), `poll` returns True so the
+    harness is stopped, and `ended` holds the run as the server recorded it.
+    """
+
+    def __init__(self, context: CliContext, run_id: str) -> None:
+        self._context = context
+        self._run_id = run_id
+        self._last = time.monotonic()
+        self.feed: Any = None
+        self.ended: dict[str, Any] | None = None
+
+    def poll(self) -> bool:
+        if time.monotonic() - self._last < POLL_SECONDS:
+            return False
+        self._last = time.monotonic()
+        return self.send()
+
+    def send(self) -> bool:
+        if self.feed is None or self.ended is not None:
+            return self.ended is not None
+        for line in self.feed.read_new():
+            answer = self._context.call(
+                "POST",
+                f"/agent/runs/{segment(self._run_id)}/usage",
+                body={
+                    "report_id": line.report_id,
+                    "inference_cost": line.inference_cost,
+                    "compute_cost": line.compute_cost,
+                },
+            )
+            if answer["state"] in TERMINAL_STATES:
+                self.ended = self._context.call("GET", f"/agent/runs/{segment(self._run_id)}")
+                return True
+        return False
 
 
 def run_cloud(context: CliContext, args: argparse.Namespace) -> int:

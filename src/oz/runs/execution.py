@@ -126,6 +126,41 @@ def report_usage(
     """
     check_usage(session, principal, uid)
     run = _local_run_of(session, principal, uid)
+    return _charge_report(session, catalog, run, report_id, result, capped)
+
+
+def report_executor_usage(
+    session: Session,
+    catalog: PlanCatalog,
+    uid: str,
+    executor: str,
+    report_id: str,
+    result: RunResult,
+    *,
+    capped: bool = False,
+) -> Charge | None:
+    """Charge usage a worker's harness reported while the run works.
+
+    Returns None when the run already ended, so there is nothing left to charge.
+    """
+    run = session.get(Run, uid, with_for_update=True)
+    if run is None:
+        raise ResourceNotFound(f"run {uid!r} not found")
+    if run.claimed_by != executor:
+        raise NotAuthorized(f"run {uid} is executed by another worker")
+    if run.state in states.TERMINAL_STATES:
+        return None
+    return _charge_report(session, catalog, run, report_id, result, capped)
+
+
+def _charge_report(
+    session: Session,
+    catalog: PlanCatalog,
+    run: Run,
+    report_id: str,
+    result: RunResult,
+    capped: bool,
+) -> Charge:
     charge = _record_usage(session, catalog, run, report_id, result)
     if charge.shortfall_milli > 0 and run.state not in states.TERMINAL_STATES:
         finish_run(run, states.FAILED, _out_of_credits(charge, capped))

@@ -19,6 +19,7 @@ from oz.db.models import Run
 from oz.harness.runner import HarnessOutcome, HarnessSpec, run_harness
 from oz.runs import execution, states
 from oz.runs.funding import fund_usage
+from oz.runs.usage_feed import USAGE_FILE_VARIABLE, UsageFeed
 
 logger = logging.getLogger("oz.worker")
 
@@ -163,29 +164,61 @@ class EmbeddedWorker:
 
     def _execute(self, uid: str, prompt: str) -> HarnessOutcome:
         last_check = [time.monotonic()]
+        with tempfile.TemporaryDirectory(prefix=f"oz-usage-{uid[:8]}-") as usage_dir:
+            feed = UsageFeed(Path(usage_dir) / "usage.jsonl", uid)
+            extra_env = {USAGE_FILE_VARIABLE: str(feed.path)}
 
-        def should_cancel() -> bool:
-            if self._stop.is_set():
-                return True
-            if time.monotonic() - last_check[0] < CANCEL_CHECK_SECONDS:
-                return False
-            last_check[0] = time.monotonic()
-            with self._database.read() as session:
-                return execution.current_state(session, uid) in states.TERMINAL_STATES
+            def should_cancel() -> bool:
+                if self._stop.is_set():
+                    return True
+                if time.monotonic() - last_check[0] < CANCEL_CHECK_SECONDS:
+                    return False
+                last_check[0] = time.monotonic()
+                self._charge_reported_usage(uid, feed)
+                with self._database.read() as session:
+                    return execution.current_state(session, uid) in states.TERMINAL_STATES
 
-        if self._workdir is not None:
-            return run_harness(
-                self._harness,
-                prompt,
-                self._workdir,
-                timeout_seconds=self._timeout_seconds,
-                should_cancel=should_cancel,
+            if self._workdir is not None:
+                outcome = run_harness(
+                    self._harness,
+                    prompt,
+                    self._workdir,
+                    timeout_seconds=self._timeout_seconds,
+                    should_cancel=should_cancel,
+                    extra_env=extra_env,
+                )
+            else:
+                with tempfile.TemporaryDirectory(prefix=f"oz-run-{uid[:8]}-") as workdir:
+                    outcome = run_harness(
+                        self._harness,
+                        prompt,
+                        Path(workdir),
+                        timeout_seconds=self._timeout_seconds,
+                        should_cancel=should_cancel,
+                        extra_env=extra_env,
+                    )
+            self._charge_reported_usage(uid, feed)
+        return outcome
+
+    def _charge_reported_usage(self, uid: str, feed: UsageFeed) -> None:
+        """Charge the usage lines the harness wrote since the last call."""
+        for line in feed.read_new():
+            result = execution.RunResult(
+                state=states.SUCCEEDED,
+                inference_cost=line.inference_cost,
+                compute_cost=line.compute_cost,
             )
-        with tempfile.TemporaryDirectory(prefix=f"oz-run-{uid[:8]}-") as workdir:
-            return run_harness(
-                self._harness,
-                prompt,
-                Path(workdir),
-                timeout_seconds=self._timeout_seconds,
-                should_cancel=should_cancel,
-            )
+            credits = line.inference_cost + line.compute_cost
+            reload = fund_usage(self._database, self._reloader, uid, credits)
+            with self._database.transaction() as session:
+                charge = execution.report_executor_usage(
+                    session,
+                    self._catalog,
+                    uid,
+                    self.worker_id,
+                    line.report_id,
+                    result,
+                    capped=reload is Reload.CAPPED,
+                )
+            if charge is None:
+                return
