@@ -25,7 +25,7 @@ ADDON_VALIDITY = timedelta(days=365)
 
 
 class OutOfCredits(InsufficientCredits):
-    """The run's waterfall holds less than it needs; `payer` says whose pools those are."""
+    """The run's waterfall has less than it needs; `payer` names whose pools those are."""
 
     def __init__(self, detail: str, payer: Payer) -> None:
         super().__init__(detail)

@@ -1,7 +1,7 @@
 """Payment providers: what charges money for an add-on pack.
 
 - `SelfHostedProvider`: the default. Self-hosted operators grant credits with
-  `ozd credits grant`, so it declines every automatic charge with a message that says so.
+  `ozd credits grant`, so it declines every automatic charge with a message that explains this.
 - `HttpPaymentProvider`: a payment processor reached over HTTP with the PaymentIntents
   protocol: `POST {base}/v1/payment_intents` with a form body (`amount` in cents,
   `currency`, `confirm=true`, `description`, `metadata[...]`), a bearer secret key and an
@@ -105,5 +105,5 @@ class HttpPaymentProvider:
         return PaymentResult(
             DECLINED,
             reference=str(body.get("id")) if body.get("id") else None,
-            message=message or f"the payment processor answered HTTP {response.status_code}",
+            message=message or f"the payment processor returned HTTP {response.status_code}",
         )

@@ -70,7 +70,7 @@ class Reloader:
         needed_milli: int,
         now: datetime,
     ) -> Reload:
-        """Reload until the payer holds `needed_milli` and its add-ons sit above the threshold.
+        """Reload until the payer has `needed_milli` and its add-ons are above the threshold.
 
         Returns the last outcome: NOT_NEEDED when nothing had to be bought.
         """

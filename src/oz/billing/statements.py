@@ -1,4 +1,4 @@
-"""What a caller may read of billing: their pools and their ledger."""
+"""Billing views for a caller: their credit pools and their ledger."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def balances(
 ) -> dict[str, Any]:
     """Return the pools that pay for the caller's usage, with what is left in each.
 
-    An agent key sees only who pays for its runs and how much is available, not the
+    An agent key gets only who pays for its runs and how much is available, not the
     payer's individual pools.
     """
     if principal.type == "service_account":

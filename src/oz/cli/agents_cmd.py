@@ -155,7 +155,7 @@ class _UsageRelay:
     """Send the usage a local harness writes to the server while it works.
 
     When the server ends the run (its credits ran out), `poll` returns True so the
-    harness is stopped, and `ended` holds the run as the server recorded it.
+    harness is stopped, and `ended` is the run as the server recorded it.
     """
 
     def __init__(self, context: CliContext, run_id: str) -> None:

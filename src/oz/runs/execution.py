@@ -211,7 +211,7 @@ def check_report(session: Session, principal: Principal, uid: str, result: RunRe
     """Raise for a report that `report_local` would reject, before anything is paid.
 
     Returns False for a retry of a final report that was already recorded: the caller
-    answers it with the run as it is, so a lost response can be retried safely.
+    returns the run as it is, so a lost response can be retried safely.
     """
     run = _local_run_of(session, principal, uid)
     _validate_result(result)

@@ -71,7 +71,7 @@ def create_run(
 ) -> Run:
     """Admit and record a new run: QUEUED for a worker, or INPROGRESS when run locally.
 
-    Admission checks the team's plan and that the run's waterfall holds 20 credits.
+    Admission checks the team's plan and that the run's waterfall has 20 credits.
     """
     prompt = request.prompt
     if not prompt.strip():
