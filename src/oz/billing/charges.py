@@ -73,8 +73,8 @@ def refill_hint(payer: Payer) -> str:
     if payer.billed_type == "team":
         return "ask the server's operator to fund it with `ozd credits grant --team`"
     return (
-        "buy add-on credits with `oz credits buy`, or ask the server's operator to grant"
-        " some with `ozd credits grant`"
+        "buy add-on credits with `oz credits buy` where the server has a payment"
+        " processor, or ask the server's operator to grant some with `ozd credits grant`"
     )
 
 

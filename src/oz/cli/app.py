@@ -27,7 +27,7 @@ Oz: run cloud agents and manage API keys.
 Authenticate with an API key in the WARP_API_KEY environment variable."""
 EPILOG = """\
 exit statuses: 0 success, 1 failure, 2 bad usage, 3 authentication required,
-4 not authorized, 5 not found, 6 server unreachable"""
+4 not authorized or out of credits, 5 not found, 6 server unreachable"""
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:

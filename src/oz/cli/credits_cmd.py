@@ -72,7 +72,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def show_balances(context: CliContext, _args: argparse.Namespace) -> int:
     document = context.call("GET", "/billing/balances")
-    if context.output_format in ("json", "ndjson") or not document["pools"]:
+    if context.output_format in ("json", "ndjson") or "teams" not in document:
         emit_object(
             context.output_format,
             document,

@@ -192,7 +192,8 @@ def _out_of_credits(charge: Charge, capped: bool) -> dict[str, Any]:
         }
     return {
         "message": f"the run's credits ran out: {unpaid}; buy add-on credits with"
-        " `oz credits buy` or ask the server's operator to grant some",
+        " `oz credits buy` where the server has a payment processor, or ask the server's"
+        " operator to grant some",
         "error_code": "insufficient_credits",
         "retryable": False,
     }
