@@ -140,18 +140,10 @@ class EmbeddedWorker:
                 },
                 output=outcome.output,
             )
-        usage = result.inference_cost + result.compute_cost
-        reload = fund_usage(self._database, self._reloader, uid, usage)
+        # The harness reported its usage through the usage feed as it worked, so the
+        # final result carries none and its charge cannot fall short.
         with self._database.transaction() as session:
-            recorded = execution.complete(
-                session,
-                self._catalog,
-                uid,
-                self.worker_id,
-                result,
-                capped=reload is Reload.CAPPED,
-            )
-        fund_usage(self._database, self._reloader, uid, 0)
+            recorded = execution.complete(session, self._catalog, uid, self.worker_id, result)
         logger.info(
             "worker %s finished run %s: %s in %.1f s%s",
             self.worker_id,
@@ -201,8 +193,13 @@ class EmbeddedWorker:
         return outcome
 
     def _charge_reported_usage(self, uid: str, feed: UsageFeed) -> None:
-        """Charge the usage lines the harness wrote since the last call."""
-        for line in feed.read_new():
+        """Charge the usage lines the harness wrote since the last call.
+
+        Each charge may first reload the payer; after the lines, a reload keeps the
+        payer's add-ons above the team's threshold.
+        """
+        lines = feed.read_new()
+        for line in lines:
             result = execution.RunResult(
                 state=states.SUCCEEDED,
                 inference_cost=line.inference_cost,
@@ -222,3 +219,5 @@ class EmbeddedWorker:
                 )
             if charge is None:
                 return
+        if lines:
+            fund_usage(self._database, self._reloader, uid, 0)
