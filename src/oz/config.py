@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oz.billing.plans import PlanCatalog, PlanError
+from oz.github.client import DEFAULT_API_URL
 from oz.harness.runner import HarnessSpec, spec_from_env
 
 SECRET_FILE = "server-secret"
@@ -42,6 +43,8 @@ class Settings:
     run_timeout_seconds: float = 3600.0
     auth_cache_seconds: float = 60.0
     catalog: PlanCatalog = field(default_factory=PlanCatalog)
+    # GitHub's REST API; a GitHub Enterprise Server uses https://HOST/api/v3.
+    github_api_url: str = DEFAULT_API_URL
     payment_provider: str = "self-hosted"
     payment_url: str | None = None
     payment_secret_key: str | None = field(default=None, repr=False)
@@ -103,9 +106,16 @@ class Settings:
                 " and OZ_PAYMENT_SECRET_KEY"
             )
 
+        github_api_url = env.get("OZ_GITHUB_API_URL", DEFAULT_API_URL)
+        if not github_api_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"OZ_GITHUB_API_URL must be an http:// or https:// URL, got {github_api_url!r}"
+            )
+
         return cls(
             data_dir=data_dir,
             catalog=catalog,
+            github_api_url=github_api_url,
             payment_provider=payment_provider,
             payment_url=payment_url,
             payment_secret_key=payment_key,

@@ -262,3 +262,17 @@ class BillingNotice(Base):
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GitHubAccount(Base):
+    """A user's connected GitHub account; the token is sealed and never returned."""
+
+    __tablename__ = "github_accounts"
+
+    user_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"), primary_key=True)
+    github_id: Mapped[int] = mapped_column(BigInteger)
+    login: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    token_sealed: Mapped[str] = mapped_column(Text)
+    connected_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,7 +18,7 @@ from oz.db.engine import Database
 from oz.runs.worker import EmbeddedWorker
 from oz.server import problems
 from oz.server.access_log import AccessLogMiddleware
-from oz.server.api import agents, api_keys, billing, me, runs
+from oz.server.api import agents, api_keys, billing, github, me, runs
 from oz.server.state import ServerState
 
 API_PREFIX = "/api/v1"
@@ -87,7 +87,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (me, api_keys, agents, runs, billing):
+    for module in (me, api_keys, agents, runs, billing, github):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -1,0 +1,1 @@
+"""GitHub: connected accounts, GitHub App authorization and run credentials."""
