@@ -145,6 +145,8 @@ class Run(Base):
     worker_host: Mapped[str | None] = mapped_column(String(200), default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     status_message: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # Who the run acts as on GitHub: {"type": "user", "login": ...}, or {"type": "none"}.
+    github_identity: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     output: Mapped[str | None] = mapped_column(Text, default=None)
     inference_cost: Mapped[float] = mapped_column(Float, default=0.0)
     compute_cost: Mapped[float] = mapped_column(Float, default=0.0)

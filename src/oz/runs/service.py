@@ -20,6 +20,7 @@ from oz.errors import (
     OperationNotSupported,
     ResourceNotFound,
 )
+from oz.github.identity import identity_for
 from oz.identity.agents import get_agent
 from oz.identity.teams import require_team, team_uids_of
 from oz.principal import Principal
@@ -123,6 +124,8 @@ def create_run(
         started_at=now if local else None,
     )
     session.add(run)
+    session.flush()
+    run.github_identity = identity_for(session, run)
     session.flush()
     return run
 

@@ -16,6 +16,7 @@ from oz.billing.reload import Reload, Reloader
 from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import Run
+from oz.github.identity import harness_environment
 from oz.harness.runner import HarnessOutcome, HarnessSpec, run_harness
 from oz.runs import execution, states
 from oz.runs.funding import fund_usage
@@ -44,6 +45,7 @@ class EmbeddedWorker:
         harness: HarnessSpec,
         *,
         catalog: PlanCatalog,
+        secret: bytes = b"",
         reloader: Reloader | None = None,
         concurrency: int,
         timeout_seconds: float,
@@ -53,6 +55,7 @@ class EmbeddedWorker:
         self.worker_id = worker_id or embedded_worker_id()
         self._database = database
         self._catalog = catalog
+        self._secret = secret
         self._reloader = reloader
         self._harness = harness
         self._concurrency = concurrency
@@ -122,9 +125,12 @@ class EmbeddedWorker:
         with self._database.transaction() as session:
             if not execution.mark_started(session, uid, self.worker_id):
                 return True
+            run = session.get(Run, uid)
+            assert run is not None
+            github_env = harness_environment(session, self._secret, run)
         logger.info("worker %s started run %s", self.worker_id, uid)
 
-        outcome = self._execute(uid, prompt)
+        outcome = self._execute(uid, prompt, github_env)
         result = execution.RunResult(
             state=outcome.state,
             status_message=outcome.status_message,
@@ -154,11 +160,11 @@ class EmbeddedWorker:
         )
         return True
 
-    def _execute(self, uid: str, prompt: str) -> HarnessOutcome:
+    def _execute(self, uid: str, prompt: str, github_env: dict[str, str]) -> HarnessOutcome:
         last_check = [time.monotonic()]
         with tempfile.TemporaryDirectory(prefix=f"oz-usage-{uid[:8]}-") as usage_dir:
             feed = UsageFeed(Path(usage_dir) / "usage.jsonl", uid)
-            extra_env = {USAGE_FILE_VARIABLE: str(feed.path)}
+            extra_env = {**github_env, USAGE_FILE_VARIABLE: str(feed.path)}
 
             def should_cancel() -> bool:
                 if self._stop.is_set():

@@ -39,6 +39,7 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
             database,
             settings.harness,
             catalog=settings.catalog,
+            secret=secret,
             reloader=reloader,
             concurrency=settings.worker_concurrency,
             timeout_seconds=settings.run_timeout_seconds,

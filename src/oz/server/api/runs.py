@@ -100,6 +100,7 @@ def run_item(session: Session, run: Run) -> dict[str, Any]:
             "compute_cost": run.compute_cost,
         },
         "scope": {"type": run.scope_type, "uid": run.scope_uid},
+        "github_identity": run.github_identity or {"type": "none"},
         "agent_config": run.agent_config or {},
         "artifacts": [],
         "is_run_type_cancellable": run.execution_location == states.REMOTE,
