@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class FakeGitHub:
-    """Users by token; `GET /user` answers like api.github.com does."""
+    """Users by token; `GET /user` responds as api.github.com does."""
 
     users: dict[str, dict[str, object]] = field(default_factory=dict)
     url: str = ""

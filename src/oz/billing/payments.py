@@ -5,7 +5,7 @@
 - `HttpPaymentProvider`: a payment processor reached over HTTP with the PaymentIntents
   protocol: `POST {base}/v1/payment_intents` with a form body (`amount` in cents,
   `currency`, `confirm=true`, `description`, `metadata[...]`), a bearer secret key and an
-  `Idempotency-Key` header. A 200 answer with `status: "succeeded"` approves; a 402 or any
+  `Idempotency-Key` header. A 200 response with `status: "succeeded"` approves; a 402 or any
   other status declines; a timeout or a connection failure fails.
 """
 

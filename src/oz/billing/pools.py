@@ -4,7 +4,7 @@
   the current cycle, then the user's add-on lots, earliest-expiring first.
 - Agent usage on those plans: the same pools of the team's owner. The usage stays
   attributed to the cloud agent; only the bill goes to the owner.
-- Enterprise: the team's pool, whoever ran.
+- Enterprise: the team's pool, for every member and cloud agent.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from oz.errors import InternalError
 
 @dataclass(frozen=True)
 class Payer:
-    """Who pays for usage, and who the usage is attributed to."""
+    """The payer of usage, and the principal the usage is attributed to."""
 
     billed_type: str  # "user" or "team"
     billed_uid: str

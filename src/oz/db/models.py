@@ -234,7 +234,7 @@ class TeamBilling(Base):
 
 
 class Purchase(Base):
-    """A purchase of an add-on pack, approved or not, with the provider's answer."""
+    """A purchase of an add-on pack, approved or not, with the provider's response."""
 
     __tablename__ = "purchases"
     __table_args__ = (Index("ix_purchases_team_uid_month", "team_uid", "month"),)

@@ -16,7 +16,7 @@ class GitHubError(Exception):
 
 
 class GitHubTokenRejected(GitHubError):
-    """GitHub answered 401 to a token: it is wrong, expired or revoked."""
+    """GitHub returned 401 for a token: it is wrong, expired or revoked."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class GitHubClient:
         if response.status_code == 401:
             raise GitHubTokenRejected("GitHub rejected the token: it is wrong, expired or revoked")
         if response.status_code != 200:
-            raise GitHubError(f"GitHub answered HTTP {response.status_code} to GET /user")
+            raise GitHubError(f"GitHub returned HTTP {response.status_code} for GET /user")
         body = response.json()
         return GitHubUser(
             id=int(body["id"]),

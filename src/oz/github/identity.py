@@ -1,7 +1,7 @@
 """Which GitHub identity a run acts as, and the credentials its harness receives.
 
-- A run created by a user acts with that user's connected GitHub account, and its commits
-  carry the account's name and email; without a connected account it has no GitHub
+- A run created by a user acts with that user's connected GitHub account, so its commits
+  carry the account's name and email. Without a connected account it has no GitHub
   identity.
 - A run of a cloud agent has no GitHub identity until team GitHub App authorization
   exists.
