@@ -35,7 +35,7 @@ class _Collector(logging.Handler):
 def no_raw_key_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Collect every log line of the suite and every server log; none may contain a raw key."""
     collector = _Collector()
-    # The in-process test client logs every URL it requests; those lines are the test's
+    # The in-process test client logs every URL it requests. Those lines are the test's
     # own, not oz's, and a test that puts a key into a URL on purpose would trip the check.
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     root = logging.getLogger()

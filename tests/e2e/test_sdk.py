@@ -150,7 +150,7 @@ def test_cancel_run(client: OzAPI) -> None:
 
 
 def test_cancel_returns_run_id_as_json_string(client: OzAPI) -> None:
-    """The Oz API answers a cancel with the run id as a JSON string; the SDK returns the text."""
+    """The Oz API returns a cancelled run's id as a JSON string; the SDK returns the text."""
     run = client.agent.run(prompt="a run to cancel")
 
     cancelled = client.agent.runs.cancel(run.run_id)

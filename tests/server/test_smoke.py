@@ -1,4 +1,4 @@
-"""The API answers on both backends."""
+"""The API responds on both backends."""
 
 from __future__ import annotations
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support.loopback import JsonHandler, serving
 
 
 @dataclass
@@ -58,7 +57,7 @@ class FakeGitHub:
 
 @contextmanager
 def running_github(github: FakeGitHub) -> Iterator[FakeGitHub]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             parts = self.path.strip("/").split("/")
             if (
@@ -68,39 +67,21 @@ def running_github(github: FakeGitHub) -> Iterator[FakeGitHub]:
                 and parts[2].isdigit()
             ):
                 status, body = github.mint(self.headers.get("Authorization", ""), int(parts[2]))
-                self._answer(status, body)
+                self.send_json(status, body)
             else:
-                self._answer(404, {"message": "Not Found"})
+                self.send_json(404, {"message": "Not Found"})
 
         def do_GET(self) -> None:
             authorization = self.headers.get("Authorization", "")
             github.seen_authorizations.append(authorization)
             token = authorization.removeprefix("Bearer ").strip()
             if self.path != "/user":
-                self._answer(404, {"message": "Not Found"})
+                self.send_json(404, {"message": "Not Found"})
             elif token not in github.users:
-                self._answer(401, {"message": "Bad credentials"})
+                self.send_json(401, {"message": "Bad credentials"})
             else:
-                self._answer(200, github.users[token])
+                self.send_json(200, github.users[token])
 
-        def _answer(self, status: int, body: dict[str, object]) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    github.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        github.url = url
         yield github
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from tests.support.loopback import JsonHandler, serving
 
 SECRET_KEY = "sk_test_local_processor"
 
@@ -47,7 +47,7 @@ class FakeProcessor:
 
 @contextmanager
 def running_processor(processor: FakeProcessor) -> Iterator[FakeProcessor]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:  # the name http.server dispatches to
             if self.path != "/v1/payment_intents":
                 self.send_error(404)
@@ -57,26 +57,8 @@ def running_processor(processor: FakeProcessor) -> Iterator[FakeProcessor]:
             form = {key: values[0] for key, values in parse_qs(body).items()}
             headers = {key.lower(): value for key, value in self.headers.items()}
             status, answer = processor.handle(form, headers)
-            payload = json.dumps(answer).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:
-                pass  # the client gave up waiting, as in the timeout mode
+            self.send_json(status, answer)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    processor.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        processor.url = url
         yield processor
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -1,4 +1,4 @@
-"""Every raw key the suite sees, so a final check can prove no log contains one."""
+"""Every raw key the suite handles, so a final check can prove no log contains one."""
 
 from __future__ import annotations
 

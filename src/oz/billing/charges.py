@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from oz.billing.plans import (
@@ -19,6 +17,7 @@ from oz.billing.plans import (
 )
 from oz.billing.pools import Payer, available_milli, funding_lots, payer_for
 from oz.db.models import ApiKey, CreditLot, LedgerEntry, Run, UsageReport, User
+from oz.db.upsert import insert_for
 from oz.errors import FeatureNotAvailable, InsufficientCredits, InvalidRequest
 
 ADDON_VALIDITY = timedelta(days=365)
@@ -91,10 +90,6 @@ class Charge:
         return self.requested_milli - self.charged_milli
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def charge_usage(
     session: Session,
     catalog: PlanCatalog,
@@ -111,7 +106,7 @@ def charge_usage(
     if amount_milli < 0:
         raise InvalidRequest("usage must not be negative", field="request_usage")
     created = session.execute(
-        _insert(session)(UsageReport)
+        insert_for(session)(UsageReport)
         .values(
             run_uid=run.uid,
             report_id=report_id,

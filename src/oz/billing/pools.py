@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from oz.billing.plans import PlanCatalog, cycle_end, cycle_of
 from oz.db.models import CreditLot, Membership, Team
+from oz.db.upsert import insert_for
 from oz.errors import InternalError
 
 
@@ -90,9 +89,8 @@ def ensure_included_lot(
         "expires_at": cycle_end(now),
         "created_at": now,
     }
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # Two first uses in one cycle may race; the unique constraint keeps one lot.
-    session.execute(insert(CreditLot).values(**values).on_conflict_do_nothing())
+    session.execute(insert_for(session)(CreditLot).values(**values).on_conflict_do_nothing())
     lot = session.scalar(existing)
     assert lot is not None
     return lot

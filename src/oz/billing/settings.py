@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from oz.billing.plans import cycle_of
 from oz.clock import isoformat, utcnow
 from oz.db.models import BillingNotice, Purchase, TeamBilling
+from oz.db.upsert import insert_for
 from oz.errors import InvalidRequest
 from oz.identity.teams import require_admin, require_team
 from oz.principal import Principal
@@ -29,9 +28,8 @@ def settings_of(session: Session, team_uid: str, *, lock: bool = False) -> TeamB
     found = session.scalar(query.with_for_update() if lock else query)
     if found is not None:
         return found
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(TeamBilling)
+        insert_for(session)(TeamBilling)
         .values(
             team_uid=team_uid,
             auto_reload=False,

@@ -142,6 +142,15 @@ def identifier(text: str) -> str:
     return value
 
 
+def page_limit(text: str) -> int:
+    """Argument type of `-L/--limit`: a whole number from 1 to 500."""
+    import argparse
+
+    if not text.isdigit() or not 1 <= int(text) <= 500:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 500, got {text!r}")
+    return int(text)
+
+
 def segment(value: str) -> str:
     """Return `value` encoded as one URL path segment, so `a/b` or `x?y` stay one id."""
     from urllib.parse import quote

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oz.cli.context import CliContext
+from oz.cli.context import CliContext, page_limit
 from oz.cli.output import Column, credits_text, emit_object, emit_rows, when
 
 POOL_COLUMNS: list[Column] = [
@@ -36,12 +36,6 @@ LEDGER_COLUMNS: list[Column] = [
 ]
 
 
-def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 500:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 500, got {text!r}")
-    return int(text)
-
-
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     group = commands.add_parser(
         "credits",
@@ -55,7 +49,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "ledger", parents=[common], help="Show ledger entries billed or attributed to you."
     )
     entries.add_argument(
-        "-L", "--limit", type=_limit, default=50, help="entries per page, 1 to 500 (default 50)"
+        "-L", "--limit", type=page_limit, default=50, help="entries per page, 1 to 500 (default 50)"
     )
     entries.add_argument("--before", type=int, help="next_before of the previous page")
     entries.set_defaults(handler=show_ledger)

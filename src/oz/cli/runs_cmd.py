@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oz.cli.context import CliContext, identifier, segment
+from oz.cli.context import CliContext, identifier, page_limit, segment
 from oz.cli.output import emit_object, emit_rows
 from oz.cli.runs_view import RUN_COLUMNS, emit_run
 
@@ -20,12 +20,6 @@ STATES = (
     "ERROR",
     "CANCELLED",
 )
-
-
-def _limit(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 500:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 500, got {text!r}")
-    return int(text)
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -45,7 +39,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         help="only runs in this state; repeat for several",
     )
     listing.add_argument(
-        "-L", "--limit", type=_limit, default=20, help="runs per page, 1 to 500 (default 20)"
+        "-L", "--limit", type=page_limit, default=20, help="runs per page, 1 to 500 (default 20)"
     )
     listing.add_argument("--cursor", help="next_cursor of the previous page")
     listing.set_defaults(handler=list_runs)

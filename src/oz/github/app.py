@@ -1,8 +1,8 @@
 """GitHub App authentication: the app's JWT and installation access tokens.
 
-An App authenticates as itself with a JWT signed RS256 by its private key (`iss` the
-App id, `iat` backdated 60 s for clock drift, `exp` at most 10 minutes ahead), then
-exchanges it for an installation access token of one organization with
+An App authenticates as itself with a JWT signed RS256 by its private key: `iss` is the
+App id, `iat` is backdated 60 s for clock drift and `exp` is at most 10 minutes ahead.
+It exchanges that JWT for an installation access token of one organization with
 `POST /app/installations/{id}/access_tokens`. Installation tokens expire after an hour
 and are never stored.
 """
@@ -63,7 +63,7 @@ def create_installation_token(
         except ValueError:
             message = None
         raise GitHubError(
-            f"GitHub refused an installation token for installation {installation_id}:"
+            f"GitHub rejected an installation token request for installation {installation_id}:"
             f" HTTP {response.status_code} {message or ''}".rstrip()
         )
     body = response.json()

@@ -1,4 +1,4 @@
-"""Which GitHub identity a run acts as, and the credentials its harness receives.
+"""The GitHub identity a run acts as, and the credentials its harness receives.
 
 - A run created by a user acts with that user's connected GitHub account, so its commits
   carry the account's name and email. Without a connected account it has no GitHub
