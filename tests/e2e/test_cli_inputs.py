@@ -56,7 +56,10 @@ def test_bad_root_url_names_its_source(
 
 
 def test_cli_errors_have_a_json_document(server: OzServer) -> None:
-    result = server.oz("--output-format", "json", "whoami", api_key=server.owner_key[:-1] + "x")
+    last = server.owner_key[-1]
+    mistyped = server.owner_key[:-1] + ("x" if last != "x" else "y")
+
+    result = server.oz("--output-format", "json", "whoami", api_key=mistyped)
 
     assert result.returncode == 3, failure(result)
     document = json.loads(result.stderr.splitlines()[0])
