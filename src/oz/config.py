@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oz.billing.plans import PlanCatalog, PlanError
-from oz.github.client import DEFAULT_API_URL
+from oz.github.app import GitHubApp
+from oz.github.client import DEFAULT_API_URL, DEFAULT_WEB_URL
+from oz.github.oauth import GitHubOAuthApp
 from oz.harness.runner import HarnessSpec, spec_from_env
 
 SECRET_FILE = "server-secret"
@@ -45,6 +47,12 @@ class Settings:
     catalog: PlanCatalog = field(default_factory=PlanCatalog)
     # GitHub's REST API; a GitHub Enterprise Server uses https://HOST/api/v3.
     github_api_url: str = DEFAULT_API_URL
+    # GitHub's web and git host: repositories clone from here, OAuth authorizes here.
+    github_url: str = DEFAULT_WEB_URL
+    github_app: GitHubApp | None = None
+    github_oauth: GitHubOAuthApp | None = None
+    # The address people reach this server at, for links such as the OAuth callback.
+    public_url: str | None = None
     payment_provider: str = "self-hosted"
     payment_url: str | None = None
     payment_secret_key: str | None = field(default=None, repr=False)
@@ -106,16 +114,22 @@ class Settings:
                 " and OZ_PAYMENT_SECRET_KEY"
             )
 
-        github_api_url = env.get("OZ_GITHUB_API_URL", DEFAULT_API_URL)
-        if not github_api_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"OZ_GITHUB_API_URL must be an http:// or https:// URL, got {github_api_url!r}"
-            )
+        github_url = _url(env, "OZ_GITHUB_URL", DEFAULT_WEB_URL)
+        default_api_url = (
+            DEFAULT_API_URL if github_url == DEFAULT_WEB_URL else f"{github_url}/api/v3"
+        )
+        public_url = env.get("OZ_PUBLIC_URL")
+        if public_url is not None:
+            public_url = _url(env, "OZ_PUBLIC_URL", public_url)
 
         return cls(
             data_dir=data_dir,
             catalog=catalog,
-            github_api_url=github_api_url,
+            github_api_url=_url(env, "OZ_GITHUB_API_URL", default_api_url),
+            github_url=github_url,
+            github_app=_github_app(env),
+            github_oauth=_github_oauth(env),
+            public_url=public_url,
             payment_provider=payment_provider,
             payment_url=payment_url,
             payment_secret_key=payment_key,
@@ -193,6 +207,52 @@ def database_password(url: str) -> str | None:
     if isinstance(query_password, str):
         return query_password
     return parsed.password
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, default).rstrip("/")
+    if not value.startswith(("http://", "https://")) or value in ("http:/", "https:/"):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def _github_app(env: Mapping[str, str]) -> GitHubApp | None:
+    """Read the deployment's GitHub App: its id and the path of its private key (PEM)."""
+    app_id = env.get("OZ_GITHUB_APP_ID", "").strip()
+    key_file = env.get("OZ_GITHUB_APP_PRIVATE_KEY_FILE", "").strip()
+    if not app_id and not key_file:
+        return None
+    if not app_id.isdigit() or not key_file:
+        raise ConfigError(
+            "a GitHub App needs both OZ_GITHUB_APP_ID (its numeric App ID) and"
+            " OZ_GITHUB_APP_PRIVATE_KEY_FILE (the path of its .pem private key)"
+        )
+    try:
+        private_key = Path(key_file).expanduser().read_text()
+    except OSError as exc:
+        raise ConfigError(
+            f"OZ_GITHUB_APP_PRIVATE_KEY_FILE {key_file!r} cannot be read: {exc.strerror}"
+        ) from None
+    if "PRIVATE KEY-----" not in private_key:
+        raise ConfigError(
+            f"OZ_GITHUB_APP_PRIVATE_KEY_FILE {key_file!r} is not a PEM private key: download"
+            " one from the App's settings page on GitHub"
+        )
+    return GitHubApp(app_id, private_key)
+
+
+def _github_oauth(env: Mapping[str, str]) -> GitHubOAuthApp | None:
+    """Read the OAuth app users connect their GitHub accounts through."""
+    client_id = env.get("OZ_GITHUB_CLIENT_ID", "").strip()
+    client_secret = env.get("OZ_GITHUB_CLIENT_SECRET", "").strip()
+    if not client_id and not client_secret:
+        return None
+    if not client_id or not client_secret:
+        raise ConfigError(
+            "GitHub sign-in needs both OZ_GITHUB_CLIENT_ID and OZ_GITHUB_CLIENT_SECRET, from"
+            " the OAuth app's (or GitHub App's) settings page"
+        )
+    return GitHubOAuthApp(client_id, client_secret)
 
 
 def _choice(

@@ -232,9 +232,20 @@ def run_locally(server: OzServer, tmp_path: Path) -> str:
 
 def test_strict_client_parses_every_response(server: OzServer, tmp_path: Path) -> None:
     finished_id = run_locally(server, tmp_path)
+    created = server.oz(
+        "--output-format",
+        "json",
+        "environment",
+        "create",
+        "--name",
+        unique("Strict environment"),
+        api_key=server.owner_key,
+    )
+    assert created.returncode == 0, failure(created)
+    environment_id = json.loads(created.stdout)["uid"]
 
     with sdk_client(server, server.owner_key, strict=True) as strict:
-        started = strict.agent.run(prompt="strict run", config={"environment_id": "env-1"})
+        started = strict.agent.run(prompt="strict run", config={"environment_id": environment_id})
         queued = strict.agent.runs.retrieve(started.run_id)
         finished = strict.agent.runs.retrieve(finished_id)
         listed = list(strict.agent.runs.list(limit=3))
@@ -248,7 +259,7 @@ def test_strict_client_parses_every_response(server: OzServer, tmp_path: Path) -
 
     assert queued.state == "QUEUED"
     assert queued.agent_config is not None
-    assert queued.agent_config.environment_id == "env-1"
+    assert queued.agent_config.environment_id == environment_id
     assert finished.state == "SUCCEEDED"
     assert finished.execution_location == "LOCAL"
     assert finished.started_at is not None

@@ -25,12 +25,14 @@ from tests.server.conftest import Api
 from tests.support.secrets import remember
 
 PROBLEM_JSON = "application/problem+json"
-DIGESTED_TABLES = ("api_keys", "cloud_agents", "runs")
+DIGESTED_TABLES = ("api_keys", "cloud_agents", "runs", "environments", "github_orgs")
 NEVER = {"expires_in": "never"}
 KEYS = "/api/v1/api-keys"
 AGENTS = "/api/v1/agent/identities"
 RUNS = "/api/v1/agent/runs"
 RUN_ALIAS = "/api/v1/agent/run"
+ENVIRONMENTS = "/api/v1/agent/environments"
+ORGS = "/api/v1/github/orgs"
 MALFORMED_JSON = '{"name": "ci",'
 
 
@@ -101,6 +103,32 @@ class Targets:
     def other_run_id(self) -> str:
         _, _, raw_key = self.other_team
         return start_run(self.api, raw_key)
+
+    @cached_property
+    def environment_id(self) -> str:
+        response = self.api.client.post(
+            ENVIRONMENTS,
+            headers=self.api.headers(),
+            json={"name": "Widgets", "repos": ["acme/widgets"], "setup_commands": ["make"]},
+        )
+        assert response.status_code == 201, response.text
+        environment_id: str = response.json()["uid"]
+        return environment_id
+
+    @cached_property
+    def environment_name(self) -> str:
+        assert self.environment_id
+        return "Widgets"
+
+    @cached_property
+    def other_environment_id(self) -> str:
+        _, _, raw_key = self.other_team
+        response = self.api.client.post(
+            ENVIRONMENTS, headers=self.api.headers(raw_key), json={"name": "Theirs"}
+        )
+        assert response.status_code == 201, response.text
+        environment_id: str = response.json()["uid"]
+        return environment_id
 
     @cached_property
     def member_key_uid(self) -> str:
@@ -633,6 +661,139 @@ BAD_REQUESTS = [
         404,
         "no-such-run",
         body={"state": "SUCCEEDED"},
+    ),
+    # /api/v1/agent/environments
+    bad("create-environment-missing-name", "POST", ENVIRONMENTS, 400, "name", body={}),
+    bad("create-environment-blank-name", "POST", ENVIRONMENTS, 400, "name", body={"name": " "}),
+    bad(
+        "create-environment-repo-without-owner",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "repos[0]",
+        body={"name": "e", "repos": ["widgets"]},
+    ),
+    bad(
+        "create-environment-repo-url",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "repos[1]",
+        body={"name": "e", "repos": ["acme/a", "https://github.com/acme/b"]},
+    ),
+    bad(
+        "create-environment-repo-twice",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "repos[1]",
+        body={"name": "e", "repos": ["acme/a", "ACME/a"]},
+    ),
+    bad(
+        "create-environment-same-directory",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "repos[1]",
+        body={"name": "e", "repos": ["acme/tools", "other/tools"]},
+    ),
+    bad(
+        "create-environment-blank-command",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "setup_commands[0]",
+        body={"name": "e", "setup_commands": [" "]},
+    ),
+    bad(
+        "create-environment-repos-not-a-list",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "repos",
+        body={"name": "e", "repos": "acme/widgets"},
+    ),
+    bad(
+        "create-environment-taken-name",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "name",
+        body={"name": "{environment_name}"},
+    ),
+    bad(
+        "create-environment-unknown-field",
+        "POST",
+        ENVIRONMENTS,
+        400,
+        "docker_image",
+        body={"name": "e", "docker_image": "python:3"},
+    ),
+    bad(
+        "update-environment-bad-repo",
+        "PUT",
+        f"{ENVIRONMENTS}/{{environment_id}}",
+        400,
+        "repos[0]",
+        body={"repos": ["acme/"]},
+    ),
+    bad(
+        "get-other-team-environment",
+        "GET",
+        f"{ENVIRONMENTS}/{{other_environment_id}}",
+        404,
+        "{other_environment_id}",
+    ),
+    bad(
+        "delete-other-team-environment",
+        "DELETE",
+        f"{ENVIRONMENTS}/{{other_environment_id}}",
+        404,
+        "{other_environment_id}",
+    ),
+    bad(
+        "run-in-unknown-environment",
+        "POST",
+        RUNS,
+        400,
+        "config.environment_id",
+        body={"prompt": "p", "config": {"environment_id": "no-such-environment"}},
+    ),
+    bad(
+        "run-in-other-team-environment",
+        "POST",
+        RUNS,
+        400,
+        "config.environment_id",
+        body={"prompt": "p", "config": {"environment_id": "{other_environment_id}"}},
+    ),
+    bad(
+        "run-needing-github-without-account",
+        "POST",
+        RUNS,
+        401,
+        "acme/widgets",
+        body={"prompt": "p", "config": {"environment_id": "{environment_id}"}},
+    ),
+    # /api/v1/github/orgs
+    bad("enable-org-bad-login", "PUT", f"{ORGS}/-acme", 400, "org", body={}),
+    bad("enable-org-without-app", "PUT", f"{ORGS}/acme", 403, "OZ_GITHUB_APP_ID", body={}),
+    bad(
+        "enable-org-zero-installation",
+        "PUT",
+        f"{ORGS}/acme",
+        400,
+        "installation_id",
+        body={"installation_id": 0},
+    ),
+    bad("disable-org-not-enabled", "DELETE", f"{ORGS}/acme", 404, "acme"),
+    bad(
+        "enable-org-other-team",
+        "PUT",
+        f"{ORGS}/acme",
+        404,
+        "team",
+        body={"team": "{other_team_uid}"},
     ),
 ]
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
 from oz.db.models import GitHubAccount
-from tests.server.conftest import Api
+from tests.server.conftest import Api, use_github
 from tests.support.github import FakeGitHub, running_github
 from tests.support.secrets import remember
 
@@ -21,8 +20,7 @@ def github(api: Api) -> Iterator[FakeGitHub]:
     with running_github(FakeGitHub()) as fake:
         fake.add_user(TOKEN, "octocat", 583231)
         remember(TOKEN)  # the suite's final check proves no log contains it
-        state = api.client.app.state.oz  # type: ignore[attr-defined]
-        state.settings = dataclasses.replace(state.settings, github_api_url=fake.url)
+        use_github(api, fake.url)
         yield fake
 
 
@@ -65,17 +63,16 @@ def test_rejected_token_is_a_400_naming_the_field(api: Api, github: FakeGitHub) 
     }
 
 
-def test_unreachable_github_needs_external_authentication(api: Api) -> None:
-    state = api.client.app.state.oz  # type: ignore[attr-defined]
-    state.settings = dataclasses.replace(state.settings, github_api_url="http://127.0.0.1:9")
+def test_unreachable_github_is_a_retryable_error(api: Api) -> None:
+    use_github(api, "http://127.0.0.1:9")
 
     response = api.client.put(
         "/api/v1/github/account", json={"token": TOKEN}, headers=api.headers()
     )
 
-    assert response.status_code == 401
-    assert response.json()["type"].endswith("/external-authentication-required/")
-    assert response.json()["provider"] == "github"
+    assert response.status_code == 429
+    assert response.json()["retryable"] is True
+    assert "unreachable" in response.json()["detail"]
 
 
 def test_agent_keys_cannot_connect(api: Api, github: FakeGitHub) -> None:

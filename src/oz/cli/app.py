@@ -12,7 +12,15 @@ import os
 import sys
 
 from oz import __version__
-from oz.cli import agents_cmd, credits_cmd, keys_cmd, runs_cmd, whoami_cmd
+from oz.cli import (
+    agents_cmd,
+    credits_cmd,
+    environments_cmd,
+    github_cmd,
+    keys_cmd,
+    runs_cmd,
+    whoami_cmd,
+)
 from oz.cli.context import (
     DEFAULT_ROOT_URL,
     OUTPUT_FORMATS,
@@ -75,7 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(common, after_command=True)
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (whoami_cmd, keys_cmd, agents_cmd, runs_cmd, credits_cmd):
+    for module in (
+        whoami_cmd,
+        keys_cmd,
+        agents_cmd,
+        runs_cmd,
+        environments_cmd,
+        github_cmd,
+        credits_cmd,
+    ):
         module.register(commands, common)
     return parser
 

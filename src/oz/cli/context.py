@@ -119,6 +119,8 @@ class CliContext:
         message = error.message + (f" (field {field})" if field else "")
         if code == "authentication_required" and self.api_key_source:
             message += f"; the key came from {self.api_key_source}"
+        if error.problem.get("auth_url"):
+            message += f"\nConnect GitHub: {error.problem['auth_url']}"
         failure = CliError(message, EXIT_CODES.get(code, 1), code)
         failure.problem = error.problem
         raise failure

@@ -278,3 +278,37 @@ class GitHubAccount(Base):
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     token_sealed: Mapped[str] = mapped_column(Text)
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GitHubOrg(Base):
+    """A GitHub organization a team enabled for its agents: the App's installation on it.
+
+    Agent runs of the team act on repositories of enabled organizations with installation
+    tokens of the App; `org` is stored lower-case, as GitHub logins compare.
+    """
+
+    __tablename__ = "github_orgs"
+
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"), primary_key=True)
+    org: Mapped[str] = mapped_column(String(100), primary_key=True)
+    installation_id: Mapped[int] = mapped_column(BigInteger)
+    enabled_by: Mapped[str] = mapped_column(String(32))
+    enabled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Environment(Base):
+    """A cloud environment: repositories to clone and setup commands to run before a run."""
+
+    __tablename__ = "environments"
+    __table_args__ = (UniqueConstraint("team_uid", "name"),)
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    # ["owner/repo", ...] and ["command", ...], in order.
+    repos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    setup_commands: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""Connect a user's GitHub account with a pasted token; the token is sealed at rest."""
+"""A user's connected GitHub account: checked with GitHub, stored with its token sealed."""
 
 from __future__ import annotations
 
@@ -8,29 +8,22 @@ from sqlalchemy.orm import Session
 
 from oz.clock import isoformat, utcnow
 from oz.db.models import GitHubAccount
-from oz.errors import (
-    ExternalAuthenticationRequired,
-    InvalidRequest,
-    NotAuthorized,
-    ResourceNotFound,
-)
-from oz.github.client import GitHubClient, GitHubError, GitHubTokenRejected
+from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound, ResourceUnavailable
+from oz.github.client import GitHubClient, GitHubError, GitHubTokenRejected, GitHubUser
 from oz.github.sealing import seal
 from oz.principal import Principal
 
 TOKEN_MAX_LENGTH = 400
 
 
-def _require_human(principal: Principal) -> None:
+def require_human(principal: Principal) -> None:
     if not principal.is_human:
         raise NotAuthorized("only a user may connect a GitHub account; agent keys may not")
 
 
-def connect_token(
-    session: Session, secret: bytes, client: GitHubClient, principal: Principal, token: str
-) -> GitHubAccount:
-    """Check a pasted token with GitHub and store it, sealed, as the user's account."""
-    _require_human(principal)
+def check_token(client: GitHubClient, principal: Principal, token: str) -> GitHubUser:
+    """Ask GitHub whose token this is; raise naming the `token` field when it is refused."""
+    require_human(principal)
     value = token.strip()
     if not value or len(value) > TOKEN_MAX_LENGTH or any(char.isspace() for char in value):
         raise InvalidRequest(
@@ -38,18 +31,27 @@ def connect_token(
             field="token",
         )
     try:
-        user = client.get_user(value)
-    except GitHubTokenRejected as exc:
-        raise InvalidRequest(f"{exc}: create a new token on GitHub", field="token") from None
+        return client.get_user(value)
+    except GitHubTokenRejected:
+        raise InvalidRequest(
+            "GitHub rejected the token: it is wrong, expired or revoked; create a new token"
+            " on GitHub",
+            field="token",
+        ) from None
     except GitHubError as exc:
-        raise ExternalAuthenticationRequired(str(exc), provider="github") from None
+        raise ResourceUnavailable(str(exc)) from None
 
-    account = session.get(GitHubAccount, principal.uid) or GitHubAccount(user_uid=principal.uid)
+
+def store_account(
+    session: Session, secret: bytes, user_uid: str, user: GitHubUser, token: str
+) -> GitHubAccount:
+    """Store a checked token, sealed, as the user's connected account."""
+    account = session.get(GitHubAccount, user_uid) or GitHubAccount(user_uid=user_uid)
     account.github_id = user.id
     account.login = user.login
     account.name = user.name
     account.email = user.email
-    account.token_sealed = seal(secret, value, principal.uid)
+    account.token_sealed = seal(secret, token.strip(), user_uid)
     account.connected_at = utcnow()
     session.add(account)
     session.flush()
@@ -57,7 +59,7 @@ def connect_token(
 
 
 def disconnect(session: Session, principal: Principal) -> None:
-    _require_human(principal)
+    require_human(principal)
     account = session.get(GitHubAccount, principal.uid)
     if account is None:
         raise ResourceNotFound("no GitHub account is connected")

@@ -1,55 +1,124 @@
-"""The GitHub identity a run acts as, and the credentials its harness receives.
+"""The GitHub identity a run acts as, decided from its creator and its repositories.
 
-- A run created by a user acts with that user's connected GitHub account, so its commits
-  carry the account's name and email. Without a connected account it has no GitHub
-  identity.
-- A run of a cloud agent has no GitHub identity until team GitHub App authorization
-  exists.
+- A run created by a user acts as the user's connected GitHub account. Without one it
+  has no GitHub identity, and a run that must clone repositories is refused with
+  `external_authentication_required` and a link to connect an account.
+- A run of a cloud agent acts as the deployment's GitHub App when its team enabled
+  organizations (team GitHub authorization). Every repository must then belong to an
+  enabled organization, or the run is refused with `inaccessible_repos`. A team without
+  authorization runs its agents with no GitHub credentials.
 
-Credentials reach the harness only through its environment, never the prompt, the logs or
-the run record.
+Deciding needs only the database; `credentials` then obtains the tokens.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from oz.db.models import GitHubAccount, Run
-from oz.github.sealing import SealError, unseal
-
-NONE: dict[str, Any] = {"type": "none"}
-
-
-def identity_for(session: Session, run: Run) -> dict[str, Any]:
-    """Return the GitHub identity to record on a run when it starts."""
-    if run.creator_type != "user" or run.creator_user_uid is None:
-        # NOTE: agent runs get GitHub App installation tokens once team authorization exists.
-        return dict(NONE)
-    account = session.get(GitHubAccount, run.creator_user_uid)
-    if account is None:
-        return dict(NONE)
-    return {"type": "user", "login": account.login}
+from oz.db.models import GitHubAccount
+from oz.errors import ExternalAuthenticationRequired
+from oz.github.oauth import CALLBACK_PATH, GitHubOAuthApp, authorize_url, issue_state
+from oz.github.orgs import enabled_orgs, repository_owner
 
 
-def harness_environment(session: Session, secret: bytes, run: Run) -> dict[str, str]:
-    """Return the environment variables that give the harness the run's GitHub identity."""
-    if run.creator_type != "user" or run.creator_user_uid is None:
-        return {}
-    account = session.get(GitHubAccount, run.creator_user_uid)
-    if account is None:
-        return {}
-    try:
-        token = unseal(secret, account.token_sealed, account.user_uid)
-    except SealError:
-        return {}
+@dataclass(frozen=True)
+class GitHubLinks:
+    """Links to connect a GitHub account: the OAuth flow, or GitHub's token page."""
+
+    github_url: str
+    secret: bytes = field(repr=False)
+    oauth: GitHubOAuthApp | None = None
+    public_url: str | None = None
+
+    def auth_url(self, user_uid: str | None, now: datetime) -> str:
+        if self.oauth is not None and self.public_url is not None and user_uid is not None:
+            state = issue_state(self.secret, user_uid, now)
+            return authorize_url(
+                self.github_url, self.oauth, self.public_url + CALLBACK_PATH, state
+            )
+        return f"{self.github_url}/settings/tokens/new?scopes=repo&description=oz"
+
+
+@dataclass(frozen=True)
+class IdentityPlan:
+    """The identity a run will act as on GitHub, before any token is obtained."""
+
+    kind: str  # "user", "app" or "none"
+    repos: tuple[str, ...] = ()
+    user_uid: str | None = None
+    # For "user": the account's login, commit author and sealed token.
+    login: str | None = None
+    author: tuple[str, str] | None = None
+    sealed_token: str | None = field(default=None, repr=False)
+    # For "app": the organizations to mint installation tokens for, in order.
+    installations: dict[str, int] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """Return the identity as the run records it."""
+        if self.kind == "user":
+            return {"type": "user", "login": self.login}
+        if self.kind == "app":
+            return {"type": "app", "org": next(iter(self.installations))}
+        return {"type": "none"}
+
+
+def plan_identity(
+    session: Session,
+    *,
+    creator_type: str,
+    user_uid: str | None,
+    team_uid: str,
+    repos: tuple[str, ...],
+    links: GitHubLinks | None,
+    now: datetime,
+) -> IdentityPlan:
+    """Decide a run's GitHub identity, or raise ExternalAuthenticationRequired."""
+    if creator_type == "user" and user_uid is not None:
+        account = session.get(GitHubAccount, user_uid)
+        if account is None:
+            if repos:
+                raise ExternalAuthenticationRequired(
+                    f"the run clones {', '.join(repos)}, and you have not connected a GitHub"
+                    " account: connect one at auth_url or with `oz github connect`",
+                    provider="github",
+                    **({"auth_url": links.auth_url(user_uid, now)} if links else {}),
+                )
+            return IdentityPlan("none", repos)
+        return IdentityPlan(
+            "user",
+            repos,
+            user_uid=user_uid,
+            login=account.login,
+            author=commit_author(account),
+            sealed_token=account.token_sealed,
+        )
+
+    orgs = enabled_orgs(session, team_uid)
+    if not orgs:
+        return IdentityPlan("none", repos)
+    outside = [repo for repo in repos if repository_owner(repo) not in orgs]
+    if outside:
+        raise ExternalAuthenticationRequired(
+            f"the team's GitHub App authorization does not cover {', '.join(outside)}: a team"
+            " admin must enable the organization (oz github org enable ORG) after an owner"
+            " of it installs the GitHub App",
+            provider="github",
+            inaccessible_repos=outside,
+        )
+    needed = [repository_owner(repo) for repo in repos] or list(orgs)
+    installations = {org: orgs[org] for org in dict.fromkeys(needed)}
+    return IdentityPlan("app", repos, installations=installations)
+
+
+def commit_author(account: GitHubAccount) -> tuple[str, str]:
+    """Return the name and email GitHub attributes the user's commits by.
+
+    Without a public email, that is the account's noreply address.
+    """
     name = account.name or account.login
     email = account.email or f"{account.github_id}+{account.login}@users.noreply.github.com"
-    return {
-        "GITHUB_TOKEN": token,
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email,
-    }
+    return name, email

@@ -23,10 +23,13 @@ class SealError(ValueError):
     """A sealed value is damaged, was sealed for another row, or under another secret."""
 
 
+def derive_key(server_secret: bytes, purpose: bytes) -> bytes:
+    """Derive a 256-bit key for one purpose from the server secret (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(server_secret)
+
+
 def _key(server_secret: bytes) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"oz github token sealing v1"
-    ).derive(server_secret)
+    return derive_key(server_secret, b"oz github token sealing v1")
 
 
 def seal(server_secret: bytes, plaintext: str, bound_to: str) -> str:

@@ -54,6 +54,54 @@ class HarnessOutcome:
     seconds: float
 
 
+@dataclass(frozen=True)
+class ProcessResult:
+    """How a child process ended: `reason` is None, "cancelled", "timeout" or "not started"."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+    reason: str | None
+    seconds: float
+    start_error: str = ""
+
+
+def child_environment(extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a run's processes: ours without oz's credentials, plus `extra_env`."""
+    env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
+    env.update(extra_env or {})
+    return env
+
+
+def run_process(
+    argv: Sequence[str],
+    workdir: Path,
+    *,
+    env: Mapping[str, str],
+    stdin: str | None,
+    timeout_seconds: float,
+    should_cancel: Callable[[], bool] = lambda: False,
+) -> ProcessResult:
+    """Run `argv` in its own process group until it exits, is cancelled or times out."""
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=workdir,
+            env=dict(env),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return ProcessResult(None, "", "", "not started", 0.0, str(exc))
+    stdout, stderr, reason = _wait(process, stdin, timeout_seconds, should_cancel)
+    return ProcessResult(process.returncode, stdout, stderr, reason, time.monotonic() - started)
+
+
 def run_harness(
     spec: HarnessSpec,
     prompt: str,
@@ -64,43 +112,50 @@ def run_harness(
     extra_env: Mapping[str, str] | None = None,
 ) -> HarnessOutcome:
     """Run the harness in `workdir` until it exits, is cancelled or times out."""
-    env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
-    env.update(extra_env or {})
+    env = child_environment(extra_env)
     env["OZ_PROMPT"] = prompt
-    started = time.monotonic()
-    try:
-        process = subprocess.Popen(
-            spec.argv(prompt),
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            start_new_session=True,
+    argv = spec.argv(prompt)
+    result = run_process(
+        argv,
+        workdir,
+        env=env,
+        stdin=prompt,
+        timeout_seconds=timeout_seconds,
+        should_cancel=should_cancel,
+    )
+    if result.reason == "not started":
+        return HarnessOutcome(
+            "ERROR",
+            {
+                "message": f"could not start the agent program {argv[0]!r}: {result.start_error}",
+                "error_code": "agent_process_failed",
+                "retryable": False,
+            },
+            "",
+            0.0,
         )
-    except OSError as exc:
+    if result.reason == "cancelled":
+        return HarnessOutcome(
+            "CANCELLED", {"message": "Cancelled while running"}, result.stdout, result.seconds
+        )
+    if result.reason == "timeout":
         return _failed(
-            f"could not start the agent program {spec.argv(prompt)[0]!r}: {exc}", "", started
+            f"the agent did not finish within {timeout_seconds:g} s", result.stdout, result.seconds
         )
-
-    stdout, stderr, reason = _wait(process, prompt, timeout_seconds, should_cancel)
-    seconds = time.monotonic() - started
-    if reason == "cancelled":
-        return HarnessOutcome("CANCELLED", {"message": "Cancelled while running"}, stdout, seconds)
-    if reason == "timeout":
-        return _failed(f"the agent did not finish within {timeout_seconds:g} s", stdout, started)
-    if process.returncode == 0:
-        return HarnessOutcome("SUCCEEDED", {"message": "Agent finished"}, stdout, seconds)
+    if result.returncode == 0:
+        return HarnessOutcome(
+            "SUCCEEDED", {"message": "Agent finished"}, result.stdout, result.seconds
+        )
     return _failed(
-        _describe_exit(process.returncode, stderr), _with_stderr(stdout, stderr), started
+        describe_exit("the agent process", result.returncode or 0, result.stderr),
+        _with_stderr(result.stdout, result.stderr),
+        result.seconds,
     )
 
 
 def _wait(
     process: subprocess.Popen[str],
-    prompt: str,
+    prompt: str | None,
     timeout_seconds: float,
     should_cancel: Callable[[], bool],
 ) -> tuple[str, str, str | None]:
@@ -132,11 +187,12 @@ def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
     return "", ""
 
 
-def _describe_exit(returncode: int, stderr: str) -> str:
+def describe_exit(what: str, returncode: int, stderr: str) -> str:
+    """Say how a process ended, with the last line it wrote to standard error."""
     if returncode < 0:
-        reason = f"the agent process was killed by signal {signal.Signals(-returncode).name}"
+        reason = f"{what} was killed by signal {signal.Signals(-returncode).name}"
     else:
-        reason = f"the agent process exited with status {returncode}"
+        reason = f"{what} exited with status {returncode}"
     last_line = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
     return f"{reason}: {last_line.strip()}" if last_line else reason
 
@@ -147,12 +203,12 @@ def _with_stderr(stdout: str, stderr: str) -> str:
     return f"{stdout}\n--- stderr ---\n{stderr[-STDERR_TAIL_CHARS:]}"
 
 
-def _failed(message: str, output: str, started: float) -> HarnessOutcome:
+def _failed(message: str, output: str, seconds: float) -> HarnessOutcome:
     return HarnessOutcome(
         "ERROR",
         {"message": message, "error_code": "agent_process_failed", "retryable": False},
         output,
-        time.monotonic() - started,
+        seconds,
     )
 
 

@@ -71,6 +71,16 @@ def mark_started(session: Session, uid: str, worker_id: str) -> bool:
     return bool(started.rowcount == 1)  # type: ignore[attr-defined]
 
 
+def record_github_identity(session: Session, uid: str, identity: dict[str, Any]) -> None:
+    """Record the GitHub identity a started run acts as."""
+    session.execute(
+        update(Run)
+        .where(Run.uid == uid)
+        .values(github_identity=identity)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def current_state(session: Session, uid: str) -> str | None:
     return session.scalar(select(Run.state).where(Run.uid == uid))
 

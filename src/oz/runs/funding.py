@@ -13,6 +13,7 @@ from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import Run
 from oz.errors import BudgetExceeded
+from oz.github.identity import GitHubLinks
 from oz.principal import Principal
 from oz.runs.service import RunRequest, create_run
 
@@ -23,6 +24,7 @@ def start_run(
     reloader: Reloader | None,
     principal: Principal,
     request: RunRequest,
+    github_links: GitHubLinks | None = None,
 ) -> Run:
     """Admit and record a run; when credits are short, try one automatic reload first.
 
@@ -30,7 +32,7 @@ def start_run(
     """
     try:
         with database.transaction() as session:
-            return create_run(session, principal, request, catalog)
+            return create_run(session, principal, request, catalog, github_links)
     except OutOfCredits as exc:
         if reloader is None:
             raise
@@ -50,7 +52,7 @@ def start_run(
         if outcome is not Reload.RELOADED:
             raise
     with database.transaction() as session:
-        return create_run(session, principal, request, catalog)
+        return create_run(session, principal, request, catalog, github_links)
 
 
 def fund_usage(

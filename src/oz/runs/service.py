@@ -20,11 +20,12 @@ from oz.errors import (
     OperationNotSupported,
     ResourceNotFound,
 )
-from oz.github.identity import identity_for
+from oz.github.identity import GitHubLinks, plan_identity
 from oz.identity.agents import get_agent
 from oz.identity.teams import require_team, team_uids_of
 from oz.principal import Principal
 from oz.runs import states
+from oz.runs.environments import environment_id_of, run_environment
 
 PROMPT_MAX_LENGTH = 100_000
 TITLE_MAX_LENGTH = 200
@@ -68,11 +69,16 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_run(
-    session: Session, principal: Principal, request: RunRequest, catalog: PlanCatalog
+    session: Session,
+    principal: Principal,
+    request: RunRequest,
+    catalog: PlanCatalog,
+    github_links: GitHubLinks | None = None,
 ) -> Run:
     """Admit and record a new run: QUEUED for a worker, or INPROGRESS when run locally.
 
-    Admission checks the team's plan and that the run's waterfall has 20 credits.
+    Admission checks the team's plan and that the run's waterfall has 20 credits. A cloud
+    run whose environment clones repositories needs a GitHub identity that reaches them.
     """
     prompt = request.prompt
     if not prompt.strip():
@@ -92,6 +98,23 @@ def create_run(
     creator = _resolve_creator(session, principal, request)
     now = utcnow()
     local = request.execution_location == states.LOCAL
+    agent_uid = creator.uid if creator.type == "service_account" else None
+    environment = run_environment(
+        session, creator.team_uid, environment_id_of(session, config, agent_uid), at_start=False
+    )
+    # A local run acts with the caller's own GitHub setup; the server gives it nothing.
+    github_identity = {"type": "none"}
+    if not local:
+        github = plan_identity(
+            session,
+            creator_type=creator.type,
+            user_uid=creator.uid if creator.type == "user" else None,
+            team_uid=creator.team_uid,
+            repos=environment.repos,
+            links=github_links,
+            now=now,
+        )
+        github_identity = github.record()
     admit(
         session,
         catalog,
@@ -122,10 +145,9 @@ def create_run(
         created_at=now,
         updated_at=now,
         started_at=now if local else None,
+        github_identity=github_identity,
     )
     session.add(run)
-    session.flush()
-    run.github_identity = identity_for(session, run)
     session.flush()
     return run
 

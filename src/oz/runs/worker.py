@@ -16,11 +16,17 @@ from oz.billing.reload import Reload, Reloader
 from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import Run
-from oz.github.identity import harness_environment
-from oz.harness.runner import HarnessOutcome, HarnessSpec, run_harness
+from oz.errors import OzError, ResourceUnavailable
+from oz.github.client import DEFAULT_WEB_URL, GitHubClient
+from oz.github.context import GitHubContext
+from oz.github.credentials import RunCredentials, obtain, status_message
+from oz.github.identity import GitHubLinks, IdentityPlan, plan_identity
+from oz.harness.runner import HarnessOutcome, HarnessSpec, child_environment, run_harness
 from oz.runs import execution, states
+from oz.runs.environments import RunEnvironment, environment_id_of, run_environment
 from oz.runs.funding import fund_usage
 from oz.runs.usage_feed import USAGE_FILE_VARIABLE, UsageFeed
+from oz.runs.workspace import SetupCancelled, prepare
 
 logger = logging.getLogger("oz.worker")
 
@@ -45,6 +51,7 @@ class EmbeddedWorker:
         harness: HarnessSpec,
         *,
         catalog: PlanCatalog,
+        github: GitHubContext | None = None,
         secret: bytes = b"",
         reloader: Reloader | None = None,
         concurrency: int,
@@ -56,6 +63,9 @@ class EmbeddedWorker:
         self._database = database
         self._catalog = catalog
         self._secret = secret
+        self._github = github or GitHubContext(
+            GitHubClient(), None, GitHubLinks(DEFAULT_WEB_URL, secret)
+        )
         self._reloader = reloader
         self._harness = harness
         self._concurrency = concurrency
@@ -127,10 +137,41 @@ class EmbeddedWorker:
                 return True
             run = session.get(Run, uid)
             assert run is not None
-            github_env = harness_environment(session, self._secret, run)
+            try:
+                environment = run_environment(
+                    session,
+                    run.team_uid,
+                    environment_id_of(session, run.agent_config, run.creator_agent_uid),
+                    at_start=True,
+                )
+                plan: IdentityPlan | None = plan_identity(
+                    session,
+                    creator_type=run.creator_type,
+                    user_uid=run.creator_user_uid,
+                    team_uid=run.team_uid,
+                    repos=environment.repos,
+                    links=self._github.links,
+                    now=utcnow(),
+                )
+                failure: OzError | None = None
+            except OzError as error:
+                plan, failure = None, error
         logger.info("worker %s started run %s", self.worker_id, uid)
 
-        outcome = self._execute(uid, prompt, github_env)
+        credentials = None
+        if plan is not None:
+            try:
+                credentials = self._credentials(plan)
+            except OzError as error:
+                failure = error
+        if failure is not None or credentials is None:
+            assert failure is not None
+            self._end_before_harness(uid, failure)
+            return True
+        with self._database.transaction() as session:
+            execution.record_github_identity(session, uid, credentials.identity)
+
+        outcome = self._execute(uid, prompt, environment, credentials)
         result = execution.RunResult(
             state=outcome.state,
             status_message=outcome.status_message,
@@ -160,11 +201,28 @@ class EmbeddedWorker:
         )
         return True
 
-    def _execute(self, uid: str, prompt: str, github_env: dict[str, str]) -> HarnessOutcome:
+    def _credentials(self, plan: IdentityPlan) -> RunCredentials:
+        github = self._github
+        return obtain(plan, github.client, github.app, self._secret, github.links, utcnow())
+
+    def _end_before_harness(self, uid: str, failure: OzError) -> None:
+        """End a run whose environment or GitHub identity could not be set up."""
+        state = states.ERROR if isinstance(failure, ResourceUnavailable) else states.FAILED
+        result = execution.RunResult(state=state, status_message=status_message(failure))
+        with self._database.transaction() as session:
+            execution.complete(session, self._catalog, uid, self.worker_id, result)
+        logger.info("worker %s ended run %s before its harness: %s", self.worker_id, uid, failure)
+
+    def _execute(
+        self, uid: str, prompt: str, environment: RunEnvironment, credentials: RunCredentials
+    ) -> HarnessOutcome:
         last_check = [time.monotonic()]
         with tempfile.TemporaryDirectory(prefix=f"oz-usage-{uid[:8]}-") as usage_dir:
             feed = UsageFeed(Path(usage_dir) / "usage.jsonl", uid)
-            extra_env = {**github_env, USAGE_FILE_VARIABLE: str(feed.path)}
+            extra_env = {
+                **credentials.environment(self._github.github_url),
+                USAGE_FILE_VARIABLE: str(feed.path),
+            }
 
             def should_cancel() -> bool:
                 if self._stop.is_set():
@@ -176,27 +234,52 @@ class EmbeddedWorker:
                 with self._database.read() as session:
                     return execution.current_state(session, uid) in states.TERMINAL_STATES
 
-            if self._workdir is not None:
-                outcome = run_harness(
+            def run_in(workdir: Path) -> HarnessOutcome:
+                started = time.monotonic()
+                try:
+                    prepare(
+                        workdir,
+                        repos=environment.repos,
+                        setup_commands=environment.setup_commands,
+                        github_url=self._github.github_url,
+                        env=child_environment(extra_env),
+                        deadline=started + self._timeout_seconds,
+                        should_cancel=should_cancel,
+                    )
+                except SetupCancelled:
+                    cancelled = {"message": "Cancelled while its environment was set up"}
+                    return HarnessOutcome(states.CANCELLED, cancelled, "", 0.0)
+                except OzError as error:
+                    failure = status_message(error)
+                    return HarnessOutcome(states.FAILED, failure, "", 0.0)
+                return run_harness(
                     self._harness,
                     prompt,
-                    self._workdir,
-                    timeout_seconds=self._timeout_seconds,
+                    workdir,
+                    timeout_seconds=max(1.0, self._timeout_seconds - (time.monotonic() - started)),
                     should_cancel=should_cancel,
                     extra_env=extra_env,
                 )
+
+            fresh = environment.uid is not None or self._workdir is None
+            if fresh:
+                with tempfile.TemporaryDirectory(
+                    prefix=f"oz-run-{uid[:8]}-", dir=self._workdir
+                ) as workdir:
+                    outcome = run_in(Path(workdir))
             else:
-                with tempfile.TemporaryDirectory(prefix=f"oz-run-{uid[:8]}-") as workdir:
-                    outcome = run_harness(
-                        self._harness,
-                        prompt,
-                        Path(workdir),
-                        timeout_seconds=self._timeout_seconds,
-                        should_cancel=should_cancel,
-                        extra_env=extra_env,
-                    )
+                assert self._workdir is not None
+                outcome = run_in(self._workdir)
             self._charge_reported_usage(uid, feed)
-        return outcome
+        return HarnessOutcome(
+            outcome.state,
+            {
+                key: credentials.scrub(value) if isinstance(value, str) else value
+                for key, value in outcome.status_message.items()
+            },
+            credentials.scrub(outcome.output),
+            outcome.seconds,
+        )
 
     def _charge_reported_usage(self, uid: str, feed: UsageFeed) -> None:
         """Charge the usage lines the harness wrote since the last call.

@@ -15,10 +15,11 @@ from oz.billing.payments import HttpPaymentProvider, PaymentProvider, SelfHosted
 from oz.billing.reload import Reloader
 from oz.config import Settings
 from oz.db.engine import Database
+from oz.github.context import github_context
 from oz.runs.worker import EmbeddedWorker
-from oz.server import problems
+from oz.server import oauth_callback, problems
 from oz.server.access_log import AccessLogMiddleware
-from oz.server.api import agents, api_keys, billing, github, me, runs
+from oz.server.api import agents, api_keys, billing, environments, github, me, runs
 from oz.server.state import ServerState
 
 API_PREFIX = "/api/v1"
@@ -33,12 +34,14 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
     marker = revocations.use_marker(settings.data_dir)
     verifier = KeyVerifier(database, secret, settings.auth_cache_seconds, recorder, marker)
     reloader = Reloader(database, payment_provider(settings), settings.catalog)
+    github = github_context(settings, secret)
     worker = None
     if settings.worker_enabled if start_worker is None else start_worker:
         worker = EmbeddedWorker(
             database,
             settings.harness,
             catalog=settings.catalog,
+            github=github,
             secret=secret,
             reloader=reloader,
             concurrency=settings.worker_concurrency,
@@ -46,7 +49,7 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
             workdir=settings.worker_dir,
             worker_id=settings.worker_id,
         )
-    return ServerState(settings, database, secret, verifier, recorder, reloader, worker)
+    return ServerState(settings, database, secret, verifier, recorder, github, reloader, worker)
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:
@@ -88,9 +91,10 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (me, api_keys, agents, runs, billing, github):
+    for module in (me, api_keys, agents, environments, runs, billing, github):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(oauth_callback.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness check; needs no credential")
     def healthz() -> dict[str, str]:

@@ -6,10 +6,12 @@ write has committed, and revoked keys have left every cache, before the response
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from oz.github.identity import GitHubLinks
 from oz.principal import Principal
 from oz.server.state import ServerState
 
@@ -30,3 +32,14 @@ def current_principal(request: Request) -> Principal:
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 State = Annotated[ServerState, Depends(server_state)]
+
+
+def github_links(request: Request) -> GitHubLinks:
+    """Connection links of this server; its address defaults to the request's."""
+    links = server_state(request).github.links
+    if links.public_url is None:
+        links = replace(links, public_url=str(request.base_url).rstrip("/"))
+    return links
+
+
+Links = Annotated[GitHubLinks, Depends(github_links)]

@@ -9,6 +9,7 @@ from oz.auth.verifier import KeyVerifier
 from oz.billing.reload import Reloader
 from oz.config import Settings
 from oz.db.engine import Database
+from oz.github.context import GitHubContext
 from oz.runs.worker import EmbeddedWorker
 
 
@@ -19,5 +20,6 @@ class ServerState:
     secret: bytes = field(repr=False)
     verifier: KeyVerifier
     recorder: LastUseRecorder
+    github: GitHubContext
     reloader: Reloader | None = None
     worker: EmbeddedWorker | None = None

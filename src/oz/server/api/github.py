@@ -1,4 +1,4 @@
-"""`/github/account`: connect, show and disconnect the caller's GitHub account."""
+"""`/github/...`: the caller's connected account, and the team's enabled organizations."""
 
 from __future__ import annotations
 
@@ -7,10 +7,28 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from oz.db.models import GitHubAccount
-from oz.github.accounts import account_view, connect_token, disconnect
-from oz.github.client import GitHubClient
-from oz.server.deps import CurrentPrincipal, State
+from oz.clock import utcnow
+from oz.db.models import GitHubAccount, GitHubOrg
+from oz.errors import (
+    ExternalAuthenticationRequired,
+    FeatureNotAvailable,
+    InvalidRequest,
+    ResourceUnavailable,
+)
+from oz.github.accounts import (
+    account_view,
+    check_token,
+    disconnect,
+    require_human,
+    store_account,
+)
+from oz.github.app import find_installation
+from oz.github.client import GitHubError, GitHubNotFound, GitHubTokenRejected
+from oz.github.oauth import CALLBACK_PATH, authorize_url, issue_state
+from oz.github.orgs import disable_org, enable_org, enabled_orgs, normalize_org, org_view
+from oz.identity.teams import require_admin, require_team
+from oz.server.deps import CurrentPrincipal, Links, State
+from oz.server.state import ServerState
 
 router = APIRouter(tags=["github"])
 
@@ -29,9 +47,10 @@ def get_account(principal: CurrentPrincipal, state: State) -> dict[str, Any]:
 
 @router.put("/github/account", summary="Connect a GitHub account with a pasted token")
 def put_account(body: TokenBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
-    client = GitHubClient(state.settings.github_api_url)
+    user = check_token(state.github.client, principal, body.token)
     with state.database.transaction() as session:
-        return account_view(connect_token(session, state.secret, client, principal, body.token))
+        account = store_account(session, state.secret, principal.uid, user, body.token)
+        return account_view(account)
 
 
 @router.delete("/github/account", status_code=204, summary="Disconnect your GitHub account")
@@ -39,3 +58,99 @@ def delete_account(principal: CurrentPrincipal, state: State) -> Response:
     with state.database.transaction() as session:
         disconnect(session, principal)
     return Response(status_code=204)
+
+
+@router.post(
+    "/github/account/authorization",
+    summary="Start connecting a GitHub account in the browser (OAuth)",
+)
+def start_authorization(principal: CurrentPrincipal, state: State, links: Links) -> dict[str, Any]:
+    require_human(principal)
+    oauth = state.settings.github_oauth
+    if oauth is None or links.public_url is None:
+        raise FeatureNotAvailable(
+            "this server has no GitHub OAuth app (OZ_GITHUB_CLIENT_ID and"
+            " OZ_GITHUB_CLIENT_SECRET): paste a token with `oz github connect --token-stdin`"
+        )
+    state_token = issue_state(state.secret, principal.uid, utcnow())
+    url = authorize_url(links.github_url, oauth, links.public_url + CALLBACK_PATH, state_token)
+    return {"auth_url": url, "expires_in": 600}
+
+
+class OrgBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str | None = Field(None, description="team uid; defaults to your first team")
+    installation_id: int | None = Field(
+        None, ge=1, description="the App's installation on the org; looked up when omitted"
+    )
+
+
+@router.get("/github/orgs", summary="GitHub organizations enabled for a team's agents")
+def list_orgs(principal: CurrentPrincipal, state: State, team: str | None = None) -> dict[str, Any]:
+    with state.database.read() as session:
+        team_uid = require_team(session, principal, team)
+        rows = [session.get(GitHubOrg, (team_uid, org)) for org in enabled_orgs(session, team_uid)]
+        return {
+            "team_uid": team_uid,
+            "app_configured": state.github.app is not None,
+            "orgs": [org_view(row) for row in rows if row is not None],
+        }
+
+
+@router.put("/github/orgs/{org}", summary="Enable a GitHub organization for a team (admins)")
+def put_org(org: str, body: OrgBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
+    login = normalize_org(org)
+    with state.database.read() as session:
+        team_uid = require_team(session, principal, body.team)
+        require_admin(session, principal, team_uid, "enable GitHub organizations")
+    installation_id = _installation_of(state, login, body.installation_id)
+    with state.database.transaction() as session:
+        require_admin(session, principal, team_uid, "enable GitHub organizations")
+        return org_view(enable_org(session, team_uid, login, installation_id, principal.uid))
+
+
+@router.delete(
+    "/github/orgs/{org}", status_code=204, summary="Disable a GitHub organization (admins)"
+)
+def delete_org(
+    org: str, principal: CurrentPrincipal, state: State, team: str | None = None
+) -> Response:
+    login = normalize_org(org)
+    with state.database.transaction() as session:
+        team_uid = require_team(session, principal, team)
+        require_admin(session, principal, team_uid, "disable GitHub organizations")
+        disable_org(session, team_uid, login)
+    return Response(status_code=204)
+
+
+def _installation_of(state: ServerState, org: str, given: int | None) -> int:
+    """Ask GitHub for the App's installation on `org`; check a given id against it."""
+    app = state.github.app
+    if app is None:
+        raise FeatureNotAvailable(
+            "this server has no GitHub App: the operator must set OZ_GITHUB_APP_ID and"
+            " OZ_GITHUB_APP_PRIVATE_KEY_FILE before organizations can be enabled"
+        )
+    try:
+        found = find_installation(state.github.client, app, org, utcnow())
+    except GitHubNotFound:
+        raise InvalidRequest(
+            f"the GitHub App is not installed on {org}: an owner of {org} must install it"
+            " on GitHub first",
+            field="org",
+        ) from None
+    except GitHubTokenRejected as exc:
+        raise ExternalAuthenticationRequired(
+            f"{exc}. Check OZ_GITHUB_APP_ID, the private key and this server's clock",
+            provider="github",
+        ) from None
+    except GitHubError as exc:
+        raise ResourceUnavailable(str(exc)) from None
+    if given is not None and given != found:
+        raise InvalidRequest(
+            f"installation_id {given} is not the App's installation on {org} ({found}):"
+            " leave it out to use the installation GitHub reports",
+            field="installation_id",
+        )
+    return found

@@ -15,10 +15,11 @@ from oz.billing.plans import to_credits
 from oz.billing.reload import Reload
 from oz.clock import isoformat
 from oz.db.models import Run, User
+from oz.github.identity import GitHubLinks
 from oz.runs import execution, funding, states
 from oz.runs.listing import RunQuery, list_runs
 from oz.runs.service import RunRequest, cancel_run, get_run
-from oz.server.deps import CurrentPrincipal, State
+from oz.server.deps import CurrentPrincipal, Links, State
 
 router = APIRouter(tags=["runs"])
 
@@ -111,7 +112,9 @@ def run_item(session: Session, run: Run) -> dict[str, Any]:
     return item
 
 
-def _start(body: RunBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
+def _start(
+    body: RunBody, principal: CurrentPrincipal, state: State, links: GitHubLinks
+) -> dict[str, Any]:
     request = RunRequest(
         prompt=body.prompt,
         config=body.config or {},
@@ -122,19 +125,23 @@ def _start(body: RunBody, principal: CurrentPrincipal, state: State) -> dict[str
         execution_location=body.execution_location,
     )
     run = funding.start_run(
-        state.database, state.settings.catalog, state.reloader, principal, request
+        state.database, state.settings.catalog, state.reloader, principal, request, links
     )
     return {"run_id": run.uid, "task_id": run.uid, "state": run.state, "at_capacity": False}
 
 
 @router.post("/agent/runs", summary="Start a run")
-def start_run(body: RunBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
-    return _start(body, principal, state)
+def start_run(
+    body: RunBody, principal: CurrentPrincipal, state: State, links: Links
+) -> dict[str, Any]:
+    return _start(body, principal, state, links)
 
 
 @router.post("/agent/run", summary="Start a run (older path of POST /agent/runs)")
-def start_run_alias(body: RunBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
-    return _start(body, principal, state)
+def start_run_alias(
+    body: RunBody, principal: CurrentPrincipal, state: State, links: Links
+) -> dict[str, Any]:
+    return _start(body, principal, state, links)
 
 
 @router.get("/agent/runs", summary="List runs, newest first, with cursor pagination")

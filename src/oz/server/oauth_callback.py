@@ -1,0 +1,75 @@
+"""`GET /github/oauth/callback`: where GitHub sends the browser back after authorization."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from oz.errors import OzError
+from oz.github.accounts import check_token, store_account
+from oz.github.client import GitHubError
+from oz.github.oauth import CALLBACK_PATH, StateError, exchange_code, read_state
+from oz.principal import Principal
+from oz.server.deps import github_links, server_state
+
+router = APIRouter(tags=["github"])
+logger = logging.getLogger("oz.github")
+
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _page(status: int, title: str, message: str) -> HTMLResponse:
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)} · oz</title></head>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+
+
+@router.get(CALLBACK_PATH, include_in_schema=False)
+def oauth_callback(
+    request: Request,
+    code: str | None = None,
+    state: str | None = None,
+    error: str | None = None,
+    error_description: str | None = None,
+) -> HTMLResponse:
+    server = server_state(request)
+    oauth = server.settings.github_oauth
+    if oauth is None:
+        return _page(404, "GitHub sign-in is off", "This server has no GitHub OAuth app.")
+    if error:
+        return _page(400, "GitHub was not connected", error_description or error)
+    if not code or not state:
+        return _page(400, "GitHub was not connected", "The callback lacks a code or state.")
+    try:
+        user_uid = read_state(server.secret, state)
+    except StateError as exc:
+        logger.warning("GitHub OAuth callback rejected: %s", exc)
+        return _page(400, "GitHub was not connected", str(exc))
+    links = github_links(request)
+    assert links.public_url is not None
+    principal = Principal("user", user_uid, user_uid)
+    try:
+        token = exchange_code(links.github_url, oauth, code, links.public_url + CALLBACK_PATH)
+        user = check_token(server.github.client, principal, token)
+    except (GitHubError, OzError) as exc:
+        logger.warning("GitHub OAuth callback for user %s failed: %s", user_uid, exc)
+        return _page(502, "GitHub was not connected", str(exc))
+    with server.database.transaction() as session:
+        store_account(session, server.secret, user_uid, user, token)
+    return _page(
+        200,
+        "GitHub connected",
+        f"Runs you start now act on GitHub as {user.login}. You can close this page.",
+    )
