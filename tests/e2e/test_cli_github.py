@@ -188,3 +188,25 @@ def test_members_cannot_enable_orgs(server: OzServer) -> None:
 
     assert refused.returncode == 4, failure(refused)
     assert "only the team's owner or admins may enable GitHub organizations" in refused.stderr
+
+
+def test_environment_commands_round_trip(server: OzServer) -> None:
+    key = server.owner_key
+    uid = environment(server, "acme/widgets")
+
+    bad = server.oz("environment", "update", uid, "-r", "widgets", api_key=key)
+    updated = server.oz_json("environment", "update", uid, "-c", "make", api_key=key)
+    shown = server.oz("environment", "get", uid, api_key=key)
+    listed = server.oz_json("environment", "list", api_key=key)
+    deleted = server.oz("environment", "delete", uid, api_key=key)
+    forced = server.oz("environment", "delete", uid, "--force", api_key=key)
+
+    assert bad.returncode == 1, failure(bad)
+    assert "(field repos[0])" in bad.stderr
+    assert updated["setup_commands"] == ["make"]
+    assert updated["repos"] == ["acme/widgets"]
+    assert "1. make" in shown.stdout
+    assert uid in [item["uid"] for item in listed["environments"]]
+    assert deleted.returncode == 1
+    assert "pass --force" in deleted.stderr
+    assert forced.returncode == 0, failure(forced)

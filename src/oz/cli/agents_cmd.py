@@ -11,9 +11,8 @@ from oz.cli.context import (
     EXIT_USAGE,
     CliContext,
     CliError,
-    confirm,
+    confirm_unless_forced,
     identifier,
-    is_interactive,
     segment,
 )
 from oz.cli.output import Column, emit_object, emit_rows, info, when
@@ -265,13 +264,11 @@ def create_agent(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def delete_agent(context: CliContext, args: argparse.Namespace) -> int:
-    if not args.force:
-        if not is_interactive():
-            raise CliError(
-                "deleting a cloud agent needs confirmation: pass --force when no terminal is"
-                " attached"
-            )
-        confirm(f"Delete cloud agent {args.uid} and every API key bound to it?")
+    confirm_unless_forced(
+        args.force,
+        "deleting a cloud agent",
+        f"Delete cloud agent {args.uid} and every API key bound to it?",
+    )
     context.call("DELETE", f"/agent/identities/{segment(args.uid)}")
     emit_object(
         context.output_format,

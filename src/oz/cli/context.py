@@ -171,6 +171,15 @@ def confirm(question: str) -> None:
         raise CliError("Aborted.")
 
 
+def confirm_unless_forced(force: bool, action: str, question: str) -> None:
+    """Ask `question` unless `force`; without a terminal, fail and name `--force`."""
+    if force:
+        return
+    if not is_interactive():
+        raise CliError(f"{action} needs confirmation: pass --force when no terminal is attached")
+    confirm(question)
+
+
 def choose(question: str, count: int) -> int:
     """Ask for a number from 1 to `count` on the terminal; return it as a 0-based index."""
     while True:

@@ -9,9 +9,8 @@ from oz.cli.context import (
     EXIT_USAGE,
     CliContext,
     CliError,
-    confirm,
+    confirm_unless_forced,
     identifier,
-    is_interactive,
     segment,
 )
 from oz.cli.output import Column, emit_object, emit_rows, when
@@ -163,13 +162,11 @@ def update_environment(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def delete_environment(context: CliContext, args: argparse.Namespace) -> int:
-    if not args.force:
-        if not is_interactive():
-            raise CliError(
-                "deleting an environment needs confirmation: pass --force when no terminal is"
-                " attached"
-            )
-        confirm(f"Delete environment {args.uid}? Queued runs that use it will fail.")
+    confirm_unless_forced(
+        args.force,
+        "deleting an environment",
+        f"Delete environment {args.uid}? Queued runs that use it will fail.",
+    )
     context.call("DELETE", f"/agent/environments/{segment(args.uid)}")
     emit_object(
         context.output_format,

@@ -9,7 +9,7 @@ from oz.cli.context import (
     CliContext,
     CliError,
     choose,
-    confirm,
+    confirm_unless_forced,
     identifier,
     is_interactive,
     segment,
@@ -133,16 +133,12 @@ def create_key(context: CliContext, args: argparse.Namespace) -> int:
 def expire_key(context: CliContext, args: argparse.Namespace) -> int:
     rows = context.call("GET", "/api-keys")["api_keys"]
     key = _pick(rows, args.name_or_uid)
-    if not args.force:
-        if not is_interactive():
-            raise CliError(
-                f"expiring {key['name']!r} ({key['uid']}) needs confirmation: pass --force"
-                " when no terminal is attached"
-            )
-        confirm(
-            f"Expire {key['name']!r} ({key['uid']}, wk-**{key['key_suffix']})? It stops"
-            " working at once and cannot be undone"
-        )
+    confirm_unless_forced(
+        args.force,
+        f"expiring {key['name']!r} ({key['uid']})",
+        f"Expire {key['name']!r} ({key['uid']}, wk-**{key['key_suffix']})? It stops"
+        " working at once and cannot be undone",
+    )
     result = context.call("DELETE", f"/api-keys/{segment(key['uid'])}")
     emit_object(context.output_format, result, f"Expired {key['name']!r} ({key['uid']}).")
     return 0
