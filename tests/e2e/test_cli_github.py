@@ -171,6 +171,9 @@ def test_agent_run_pushes_as_the_app_once_the_org_is_enabled(
         remember(token)
         assert token not in json.dumps(run)
 
+    shown = server.oz("run", "get", str(run["run_id"]), api_key=server.owner_key)
+    assert "  github:   GitHub App on acme\n" in shown.stdout
+
     listed = server.oz("github", "org", "list", api_key=server.owner_key)
     assert "acme" in listed.stdout
     disabled = server.oz("github", "org", "disable", "acme", api_key=server.owner_key)

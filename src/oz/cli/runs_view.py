@@ -31,6 +31,15 @@ def _where(run: dict[str, Any]) -> str:
     return "locally" if run.get("execution_location") == "LOCAL" else "by a worker"
 
 
+def github_label(run: dict[str, Any]) -> str:
+    identity = run.get("github_identity") or {}
+    if identity.get("type") == "user":
+        return f"user {identity.get('login')}"
+    if identity.get("type") == "app":
+        return f"GitHub App on {identity.get('org')}"
+    return "none"
+
+
 def describe(run: dict[str, Any], with_output: bool = True) -> str:
     status = run.get("status_message") or {}
     usage = run.get("request_usage") or {}
@@ -40,11 +49,16 @@ def describe(run: dict[str, Any], with_output: bool = True) -> str:
         f"  creator:  {creator_label(run)}",
         f"  scope:    {(run.get('scope') or {}).get('type')} {(run.get('scope') or {}).get('uid')}",
         f"  source:   {run.get('source')}, executed {_where(run)}",
+        f"  github:   {github_label(run)}",
         f"  created:  {when(run['created_at'])}",
     ]
     if status.get("message"):
         code = f" [{status['error_code']}]" if status.get("error_code") else ""
         lines.append(f"  status:   {status['message']}{code}")
+        if status.get("inaccessible_repos"):
+            lines.append(f"  repos:    {', '.join(status['inaccessible_repos'])} unreachable")
+        if status.get("auth_url"):
+            lines.append(f"  connect:  {status['auth_url']}")
     lines.append(
         f"  usage:    inference {credits_text(usage.get('inference_cost', 0))},"
         f" compute {credits_text(usage.get('compute_cost', 0))} credits"
