@@ -13,6 +13,7 @@
     ├── OperationNotSupported           422  operation_not_supported
     ├── EnvironmentSetupFailed          500  environment_setup_failed
     ├── ResourceUnavailable             429  resource_unavailable
+    │   └── UpstreamUnavailable         503  resource_unavailable
     ├── AgentProcessFailed              500  agent_process_failed
     └── InternalError                   500  internal_error
 
@@ -177,6 +178,12 @@ class ResourceUnavailable(OzError):
     status = 429
     title = "Resource unavailable"
     retryable = True
+
+
+class UpstreamUnavailable(ResourceUnavailable):
+    """A service oz depends on, such as GitHub, cannot be reached; try again later."""
+
+    status = 503
 
 
 class AgentProcessFailed(OzError):

@@ -115,6 +115,7 @@ def test_personal_run_needs_a_connected_account_then_pushes_as_it(
     refused = server.oz("agent", "run-cloud", "-e", widgets, "-p", "fix it", api_key=key)
     assert refused.returncode == 3, failure(refused)
     assert "have not connected a GitHub account" in refused.stderr
+    assert "[external_authentication_required]\nConnect GitHub: " in refused.stderr
     assert f"Connect GitHub: {github.url}/login/oauth/authorize?" in refused.stderr
 
     connect(server, key)
@@ -213,3 +214,12 @@ def test_environment_commands_round_trip(server: OzServer) -> None:
     assert deleted.returncode == 1
     assert "pass --force" in deleted.stderr
     assert forced.returncode == 0, failure(forced)
+
+
+def test_bad_org_names_and_empty_environment_are_usage_errors(server: OzServer) -> None:
+    slash = server.oz("github", "org", "enable", "acme/widgets", api_key=server.owner_key)
+    empty = server.oz("agent", "run-cloud", "-e", " ", "-p", "p", api_key=server.owner_key)
+
+    assert slash.returncode == 2, failure(slash)
+    assert "not a GitHub organization login" in slash.stderr
+    assert empty.returncode == 2, failure(empty)

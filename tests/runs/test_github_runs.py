@@ -204,6 +204,7 @@ def test_agent_run_without_authorization_reads_but_cannot_push(setup: Setup) -> 
     assert seen["pushed"] is False
     assert "oz: this run has no GitHub credentials" in seen["stderr"]
     assert "oz github org enable" in seen["stderr"]
+    assert "write" not in seen["stderr"]
     assert setup.github.last_commit("octocat/public-notes").startswith("Seed")
 
 

@@ -70,7 +70,7 @@ def test_unreachable_github_is_a_retryable_error(api: Api) -> None:
         "/api/v1/github/account", json={"token": TOKEN}, headers=api.headers()
     )
 
-    assert response.status_code == 429
+    assert response.status_code == 503
     assert response.json()["retryable"] is True
     assert "unreachable" in response.json()["detail"]
 

@@ -64,7 +64,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     cloud.add_argument(
         "--agent", dest="agent_uid", metavar="UID", type=identifier, help="run as this cloud agent"
     )
-    cloud.add_argument("-e", "--environment", metavar="ENV", help="environment id to run in")
+    cloud.add_argument(
+        "-e", "--environment", metavar="ENV", type=identifier, help="environment id to run in"
+    )
     cloud.add_argument(
         "--host", metavar="WORKER_ID", type=identifier, help="self-hosted worker that must run it"
     )

@@ -39,9 +39,12 @@ class CliError(Exception):
         self.code = code
 
     problem: dict[str, Any] | None = None
+    # What to do next, printed on a line of its own after the error.
+    hint: str | None = None
 
     def line(self) -> str:
-        return f"Error: {self}" + (f" [{self.code}]" if self.code else "")
+        line = f"Error: {self}" + (f" [{self.code}]" if self.code else "")
+        return f"{line}\n{self.hint}" if self.hint else line
 
     def document(self) -> dict[str, Any]:
         """Return the JSON error document: the server's problem, or one made here."""
@@ -119,9 +122,9 @@ class CliContext:
         message = error.message + (f" (field {field})" if field else "")
         if code == "authentication_required" and self.api_key_source:
             message += f"; the key came from {self.api_key_source}"
-        if error.problem.get("auth_url"):
-            message += f"\nConnect GitHub: {error.problem['auth_url']}"
         failure = CliError(message, EXIT_CODES.get(code, 1), code)
+        if error.problem.get("auth_url"):
+            failure.hint = f"Connect GitHub: {error.problem['auth_url']}"
         failure.problem = error.problem
         raise failure
 

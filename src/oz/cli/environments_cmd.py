@@ -155,7 +155,11 @@ def update_environment(context: CliContext, args: argparse.Namespace) -> int:
             raise CliError("give --setup-command or --clear-setup-commands, not both", EXIT_USAGE)
         body["setup_commands"] = []
     if not body:
-        raise CliError("nothing to change: give --name, --description, --repo or -c", EXIT_USAGE)
+        raise CliError(
+            "nothing to change: give --name, --description, --repo, -c, --clear-repos or"
+            " --clear-setup-commands",
+            EXIT_USAGE,
+        )
     updated = context.call("PUT", f"/agent/environments/{segment(args.uid)}", body=body)
     emit_object(context.output_format, updated, _describe(updated))
     return 0

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from oz.cli.context import EXIT_USAGE, CliContext, CliError, identifier, is_interactive, segment
+from oz.cli.context import EXIT_USAGE, CliContext, CliError, is_interactive, segment
 from oz.cli.output import Column, emit_object, emit_rows, info, when
 
 CONNECT_POLL_SECONDS = 2.0
@@ -59,7 +59,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="Enable an organization that has the GitHub App installed (team admins).",
     )
-    enable.add_argument("org", metavar="ORG", type=identifier)
+    enable.add_argument("org", metavar="ORG", type=org_login)
     enable.add_argument("--team", metavar="UID", help="team (your first team)")
     enable.add_argument(
         "--installation-id", type=int, metavar="ID", help="check it is the App's installation"
@@ -68,9 +68,22 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     disable = org_actions.add_parser(
         "disable", parents=[common], help="Disable an organization (team admins)."
     )
-    disable.add_argument("org", metavar="ORG", type=identifier)
+    disable.add_argument("org", metavar="ORG", type=org_login)
     disable.add_argument("--team", metavar="UID", help="team (your first team)")
     disable.set_defaults(handler=disable_org)
+
+
+def org_login(text: str) -> str:
+    """Argument type of organization names: a GitHub login, not a URL or a path."""
+    import re
+
+    value = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}", value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a GitHub organization login: use its name as in"
+            " https://github.com/ORG"
+        )
+    return value
 
 
 def _account_text(account: dict[str, Any]) -> str:

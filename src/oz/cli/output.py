@@ -68,7 +68,7 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], title: str
     # Values are user data: no Rich markup, emoji codes or highlighting in them.
     console = Console(soft_wrap=False, markup=False, emoji=False, highlight=False)
     if not rows:
-        console.print(f"No {title.lower() if title else 'results'} to show.")
+        console.print(f"No {title[:1].lower() + title[1:] if title else 'results'} to show.")
         return
     cells = [[render(row) for _, render in columns] for row in rows]
     headers = [header for header, _ in columns]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -176,9 +177,14 @@ def serve(
 
     settings = _settings(data_dir)
     logs.configure(settings.log_format, settings.log_level)
+    sock = _listen(host, port, port_file)
+    bound_port = sock.getsockname()[1]
+    if settings.public_url is None:
+        settings = dataclasses.replace(settings, public_url=_public_url(host, bound_port))
     try:
         state = build_state(settings, start_worker=False if no_worker else None)
     except ConfigError as exc:
+        sock.close()
         raise click.ClickException(str(exc)) from None
     try:
         if settings.is_sqlite:
@@ -188,16 +194,25 @@ def serve(
                 "the database schema is not at the newest version: run `ozd migrate` first"
             )
     except SQLAlchemyError as exc:
+        sock.close()
         raise _database_error(settings, exc) from None
+    except click.ClickException:
+        sock.close()
+        raise
 
-    sock = _listen(host, port, port_file)
     config = uvicorn.Config(
         create_app(state), log_config=None, access_log=False, timeout_graceful_shutdown=10
     )
     server = uvicorn.Server(config)
-    bound_port = sock.getsockname()[1]
     logging.getLogger("oz.server").info("ozd listening on http://%s:%d", host, bound_port)
     server.run(sockets=[sock])
+
+
+def _public_url(host: str, port: int) -> str | None:
+    """The URL of a server listening on `host`, unless it listens on every address."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a comparison, not a bind
+        return None  # reachable under a name only the operator knows: OZ_PUBLIC_URL
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @cli.group()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from oz.clock import isoformat, utcnow
 from oz.db.models import GitHubAccount
-from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound, ResourceUnavailable
+from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound, UpstreamUnavailable
 from oz.github.client import GitHubClient, GitHubError, GitHubTokenRejected, GitHubUser
 from oz.github.sealing import seal
 from oz.principal import Principal
@@ -39,7 +39,7 @@ def check_token(client: GitHubClient, principal: Principal, token: str) -> GitHu
             field="token",
         ) from None
     except GitHubError as exc:
-        raise ResourceUnavailable(str(exc)) from None
+        raise UpstreamUnavailable(str(exc)) from None
 
 
 def store_account(

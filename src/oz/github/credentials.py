@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from oz.errors import ExternalAuthenticationRequired, OzError, ResourceUnavailable
+from oz.errors import ExternalAuthenticationRequired, OzError, UpstreamUnavailable
 from oz.github.app import GitHubApp, bot_account, create_installation_token
 from oz.github.client import GitHubClient, GitHubError, GitHubNotFound, GitHubTokenRejected
 from oz.github.identity import GitHubLinks, IdentityPlan
@@ -91,7 +91,7 @@ def obtain(
     """Obtain the tokens of a planned identity and check they reach every repository.
 
     Raises ExternalAuthenticationRequired when GitHub refuses a credential or a
-    repository, and ResourceUnavailable when GitHub cannot be reached.
+    repository, and UpstreamUnavailable when GitHub cannot be reached.
     """
     try:
         if plan.kind == "user":
@@ -101,13 +101,13 @@ def obtain(
     except GitHubTokenRejected as exc:
         raise ExternalAuthenticationRequired(str(exc), provider="github") from None
     except GitHubError as exc:
-        raise ResourceUnavailable(str(exc)) from None
+        raise UpstreamUnavailable(str(exc)) from None
     return RunCredentials(
         {"type": "none"},
         refusal=(
-            "this run has no GitHub credentials: agent runs write to GitHub only when a team"
-            " admin enables the organization for the team's GitHub App (oz github org"
-            " enable ORG); personal runs need a connected account (oz github connect)"
+            "this run has no GitHub credentials: agent runs get them once a team admin"
+            " enables the repository's organization for the team's GitHub App (oz github"
+            " org enable ORG); personal runs need a connected account (oz github connect)"
         ),
     )
 

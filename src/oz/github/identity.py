@@ -42,6 +42,13 @@ class GitHubLinks:
             )
         return f"{self.github_url}/settings/tokens/new?scopes=repo&description=oz"
 
+    @property
+    def connect_command(self) -> str:
+        """The CLI command that connects an account on this server."""
+        if self.oauth is None:
+            return "oz github connect --token-stdin"
+        return "oz github connect"
+
 
 @dataclass(frozen=True)
 class IdentityPlan:
@@ -80,10 +87,11 @@ def plan_identity(
     if creator_type == "user" and user_uid is not None:
         account = session.get(GitHubAccount, user_uid)
         if account is None:
+            connect_command = links.connect_command if links else "oz github connect"
             if repos:
                 raise ExternalAuthenticationRequired(
                     f"the run clones {', '.join(repos)}, and you have not connected a GitHub"
-                    " account: connect one at auth_url or with `oz github connect`",
+                    f" account: connect one at auth_url or with `{connect_command}`",
                     provider="github",
                     **({"auth_url": links.auth_url(user_uid, now)} if links else {}),
                 )

@@ -13,7 +13,7 @@ from oz.errors import (
     ExternalAuthenticationRequired,
     FeatureNotAvailable,
     InvalidRequest,
-    ResourceUnavailable,
+    UpstreamUnavailable,
 )
 from oz.github.accounts import (
     account_view,
@@ -146,7 +146,7 @@ def _installation_of(state: ServerState, org: str, given: int | None) -> int:
             provider="github",
         ) from None
     except GitHubError as exc:
-        raise ResourceUnavailable(str(exc)) from None
+        raise UpstreamUnavailable(str(exc)) from None
     if given is not None and given != found:
         raise InvalidRequest(
             f"installation_id {given} is not the App's installation on {org} ({found}):"
