@@ -2,6 +2,7 @@
 
     OzError
     ├── AuthenticationRequired          401  authentication_required
+    │   └── SignInLocked                401  authentication_required
     ├── ExternalAuthenticationRequired  401  external_authentication_required
     ├── InsufficientCredits             403  insufficient_credits
     ├── BudgetExceeded                  403  budget_exceeded
@@ -22,6 +23,7 @@ to messages and exit codes.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from oz.keys import redact
@@ -73,6 +75,14 @@ class AuthenticationRequired(OzError):
     status = 401
     title = "Authentication required"
     retryable = False
+
+
+class SignInLocked(AuthenticationRequired):
+    """Too many failed sign-ins for one email address; `locked_until` says when to retry."""
+
+    def __init__(self, detail: str, locked_until: datetime) -> None:
+        super().__init__(detail)
+        self.locked_until = locked_until
 
 
 class ExternalAuthenticationRequired(OzError):
