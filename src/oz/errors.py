@@ -78,7 +78,7 @@ class AuthenticationRequired(OzError):
 
 
 class SignInLocked(AuthenticationRequired):
-    """Too many failed sign-ins for one email address; `locked_until` says when to retry."""
+    """Too many failed sign-ins for one email address; retry after `locked_until`."""
 
     def __init__(self, detail: str, locked_until: datetime) -> None:
         super().__init__(detail)

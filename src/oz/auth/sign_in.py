@@ -1,9 +1,9 @@
 """Sign-in with an email and a password, with a lockout after repeated failures.
 
 Failures are counted per email address, whether or not a user has it, so neither the
-error nor the lockout tells an account that exists from one that does not. Each step
-opens its own short transaction: the slow password hash runs outside any transaction,
-and a failure is recorded even though the request that made it fails.
+error nor the lockout reveals whether an account exists. Each step opens its own short
+transaction. The slow password hash therefore runs outside any transaction, and a failure
+is recorded even though the request that made it fails.
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ def _fail(database: Database, address: str, now: datetime, error: Exception) -> 
     """Record a failed attempt, then raise `error`, or SignInLocked if this one locks."""
     with database.transaction() as session:
         locked_until = _record_failure(session, address, now)
-    # A separate transaction, so that it never holds one address's row while waiting
-    # for another's.
+    # A separate transaction, so that it never locks one address's row while waiting
+    # for another's, which could deadlock on PostgreSQL.
     with database.transaction() as session:
         _forget_stale_failures(session, now)
     if locked_until is not None:

@@ -1,4 +1,4 @@
-"""The FastAPI application: REST API under /api/v1 and the health check."""
+"""The FastAPI application: REST API under /api/v1, the web app at / and the health check."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from oz.server import problems
 from oz.server.access_log import AccessLogMiddleware
 from oz.server.api import agents, api_keys, billing, github, me, runs
 from oz.server.state import ServerState
+from oz.web import app as web
 
 API_PREFIX = "/api/v1"
 
@@ -85,6 +86,7 @@ def create_app(state: ServerState) -> FastAPI:
     )
     app.state.oz = state
     problems.install(app)
+    web.install(app)
     app.add_middleware(AccessLogMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)

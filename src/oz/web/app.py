@@ -1,0 +1,48 @@
+"""Mount the web app on the server's FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from oz.web.csrf import CsrfRejected
+from oz.web.deps import HOME, SignInRequired, sign_in_url
+from oz.web.headers import SecurityHeadersMiddleware
+from oz.web.pages import api_keys, password, sign_in
+from oz.web.rendering import STATIC_DIR, render
+
+logger = logging.getLogger("oz.web")
+
+CSRF_MESSAGE = (
+    "The form was not accepted because its security token is missing or belongs to"
+    " another session. This happens when a page stays open across a sign-out. Go back,"
+    " reload the page and submit the form again."
+)
+
+
+async def _sign_in_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return RedirectResponse(sign_in_url(exc.next_path), status_code=303)
+
+
+async def _csrf_rejected(request: Request, exc: Exception) -> Response:
+    logger.warning("CSRF token rejected on %s %s", request.method, request.url.path)
+    context = {"user": None, "title": "Form not accepted", "message": CSRF_MESSAGE}
+    return render(request, "error.html", context, 403)
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, the static files and the security headers of the web app."""
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (sign_in, password, api_keys):
+        app.include_router(module.router, include_in_schema=False)
+    app.add_exception_handler(SignInRequired, _sign_in_required)
+    app.add_exception_handler(CsrfRejected, _csrf_rejected)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return RedirectResponse(HOME, status_code=303)
