@@ -22,14 +22,22 @@ MAX_LENGTH = 1024
 DEFAULT_HASHER = PasswordHasher()
 _hasher = DEFAULT_HASHER
 # Unknown accounts are checked against this hash, so they take as long as known ones.
-_unknown_account_hash = _hasher.hash("no account has this password")
+# It is made at first use, because each hash costs about 0.1 s.
+_unknown_account_hash: str | None = None
 
 
 def set_hasher(hasher: PasswordHasher | None) -> None:
     """Replace the hasher (tests use cheaper parameters); None restores the default."""
     global _hasher, _unknown_account_hash
     _hasher = hasher or DEFAULT_HASHER
-    _unknown_account_hash = _hasher.hash("no account has this password")
+    _unknown_account_hash = None
+
+
+def _hash_of_no_account() -> str:
+    global _unknown_account_hash
+    if _unknown_account_hash is None:
+        _unknown_account_hash = _hasher.hash("no account has this password")
+    return _unknown_account_hash
 
 
 def check_rules(password: str, field: str = "password") -> None:
@@ -53,7 +61,7 @@ def hash_password(password: str) -> str:
 def verify(stored_hash: str | None, password: str) -> bool:
     """Return whether `password` matches `stored_hash`; None (no password) never matches."""
     try:
-        return _hasher.verify(stored_hash or _unknown_account_hash, password) and (
+        return _hasher.verify(stored_hash or _hash_of_no_account(), password) and (
             stored_hash is not None
         )
     except (VerificationError, InvalidHashError):
