@@ -1,4 +1,4 @@
-"""Security headers on pages and static files, and pages without inline code."""
+"""Security headers, pages without inline code, and HTML error pages outside the API."""
 
 from __future__ import annotations
 
@@ -65,3 +65,26 @@ def test_api_gets_nosniff_but_no_page_policy(web: Web) -> None:
     assert response.status_code == 401
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "content-security-policy" not in response.headers
+
+
+def test_unknown_page_is_an_html_404(web: Web) -> None:
+    response = web.client.get("/settings/nothing-here")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "There is no page at /settings/nothing-here." in response.text
+    assert_page_headers(dict(response.headers))
+
+
+def test_wrong_method_on_a_page_is_an_html_405(web: Web) -> None:
+    response = web.client.get("/sign-out")
+
+    assert response.status_code == 405
+    assert "GET is not allowed on /sign-out." in response.text
+
+
+def test_unknown_api_path_stays_problem_json(web: Web) -> None:
+    response = web.client.get("/api/v1/nothing-here")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
