@@ -100,18 +100,18 @@ def create(
     state: State,
     found: SignedInForm,
     form_nonce: Annotated[str, Form()] = "",
-    type: Annotated[str, Form()] = "personal",
+    key_type: Annotated[str, Form(alias="type")] = "personal",
     agent_uid: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
     expiration: Annotated[str, Form()] = "",
 ) -> Response:
-    values = {"type": type, "agent_uid": agent_uid, "name": name, "expiration": expiration}
+    values = {"type": key_type, "agent_uid": agent_uid, "name": name, "expiration": expiration}
     errors: dict[str, str] = {}
-    if type not in KEY_TYPES:
+    if key_type not in KEY_TYPES:
         errors["type"] = "choose Personal or Agent"
     if expiration not in EXPIRATIONS:
         errors["expiration"] = "choose an expiration: 1 day, 30 days, 90 days or never"
-    if type == "agent" and not agent_uid:
+    if key_type == "agent" and not agent_uid:
         errors["agent_uid"] = "choose the cloud agent the key acts as"
     if errors:
         return _new_form(request, state, found, values=values, errors=errors, status_code=400)
@@ -125,8 +125,8 @@ def create(
                 state.secret,
                 found.principal,
                 name,
-                key_type="agent" if type == "agent" else "personal",
-                agent_uid=agent_uid if type == "agent" else None,
+                key_type="agent" if key_type == "agent" else "personal",
+                agent_uid=agent_uid if key_type == "agent" else None,
                 expires_in=expiration,
             )
     except (InvalidRequest, ResourceNotFound) as exc:

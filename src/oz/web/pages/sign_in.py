@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from oz.auth import sessions
@@ -59,13 +59,16 @@ def _form(
 
 @router.get("/sign-in")
 def sign_in_page(
-    request: Request, state: State, next: str | None = None, signed_out: str | None = None
+    request: Request,
+    state: State,
+    next_path: Annotated[str | None, Query(alias="next")] = None,
+    signed_out: str | None = None,
 ) -> Response:
     if find_signed_in(request, state) is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+        return RedirectResponse(safe_next(next_path), status_code=303)
     binding = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(24)
     notice = SIGNED_OUT if signed_out else None
-    return _form(request, state, binding=binding, next_path=next, notice=notice)
+    return _form(request, state, binding=binding, next_path=next_path, notice=notice)
 
 
 @router.post("/sign-in")
@@ -74,7 +77,7 @@ def sign_in(
     state: State,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     binding = request.cookies.get(SIGN_IN_COOKIE)
@@ -88,7 +91,7 @@ def sign_in(
             state,
             binding=binding,
             email=email,
-            next_path=next,
+            next_path=next_path,
             errors=errors,
             status_code=status_code,
         )
@@ -112,7 +115,7 @@ def sign_in(
     with state.database.transaction() as session:
         token = sessions.start(session, state.secret, user.uid, lifetime)
     logger.info("signed in", extra={"user_uid": user.uid})
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
     set_cookie(response, request, SESSION_COOKIE, token, lifetime)
     clear_cookie(response, request, SIGN_IN_COOKIE)
     return response
