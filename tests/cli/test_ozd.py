@@ -322,3 +322,18 @@ def test_user_add_with_password(runner: CliRunner, tmp_path: Path) -> None:
     added = json.loads(result.output)
     assert result.exit_code == 0, result.output
     assert sign_in(data_dir, "member@localhost", "member password!") == added["uid"]
+
+
+def test_init_pretty_output_names_the_sign_in(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli,
+        ["init", "--data-dir", str(tmp_path / "d"), "--with-password"],
+        input="correct horse battery\n",
+    )
+    for line in result.output.splitlines():
+        if line.strip().startswith("wk-"):
+            remember(line.strip())
+
+    assert result.exit_code == 0, result.output
+    assert "Sign in to the web app at /sign-in as owner@localhost." in result.output
+    assert "correct horse battery" not in result.output

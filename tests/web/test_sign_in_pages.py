@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from oz.auth.sign_in import MAX_FAILURES
@@ -208,3 +210,27 @@ def test_signed_in_user_skips_the_sign_in_page(signed_in: Web) -> None:
 
     assert response.status_code == 303
     assert response.headers["location"] == "/settings/api-keys"
+
+
+def test_access_log_names_the_signed_in_user(
+    signed_in: Web, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="oz.access"):
+        signed_in.client.get("/settings/api-keys")
+
+    (record,) = [record for record in caplog.records if record.name == "oz.access"]
+    assert record.__dict__["path"] == "/settings/api-keys"
+    assert record.__dict__["principal"] == f"user:{signed_in.world.owner.uid}"
+    assert record.__dict__["key_uid"] is None
+
+
+def test_sign_in_logs_no_password_or_token(web: Web, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        web.sign_in(password="wrong password!")
+        response = web.sign_in()
+
+    token = response.cookies["oz_session"]
+    logged = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
+    assert "wrong password!" not in logged
+    assert PASSWORD not in logged
+    assert token not in logged

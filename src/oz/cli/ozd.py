@@ -165,6 +165,8 @@ def init(
     click.echo("\nFirst personal API key (shown once, store it in a secret manager):\n")
     click.echo(f"    {result.raw_key}\n")
     click.echo("Use it with:  export WARP_API_KEY=<the key>")
+    if with_password:
+        click.echo(f"Sign in to the web app at /sign-in as {result.owner_email}.")
 
 
 @cli.command()
