@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
+from oz.auth import passwords
 from oz.auth.sign_in import MAX_FAILURES, authenticate, change_password, reset_sign_in
-from oz.db.models import SignInFailure, User
+from oz.db.models import SignInFailure, User, UserPassword
 from oz.errors import AuthenticationRequired, InvalidRequest, SignInLocked
 from tests.conftest import Clock
 from tests.support.world import World
@@ -159,3 +161,34 @@ def test_wrong_current_passwords_lock_too(world: World, owner: User, frozen_cloc
         change_password(world.database, owner, "wrong password!", "a new password!")
     with pytest.raises(SignInLocked):
         authenticate(world.database, "owner@example.com", PASSWORD)
+
+
+def test_unknown_email_still_hashes(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str | None] = []
+    verify = passwords.verify
+
+    def spy(stored_hash: str | None, password: str) -> bool:
+        checked.append(stored_hash)
+        return verify(stored_hash, password)
+
+    monkeypatch.setattr(passwords, "verify", spy)
+
+    with pytest.raises(AuthenticationRequired):
+        authenticate(world.database, "nobody@example.com", PASSWORD)
+
+    assert checked == [None]
+
+
+def test_old_parameters_are_rehashed(world: World, owner: User) -> None:
+    with world.database.transaction() as session:
+        record = session.get(UserPassword, owner.uid)
+        assert record is not None
+        record.hash = PasswordHasher(time_cost=2, memory_cost=8, parallelism=1).hash(PASSWORD)
+
+    authenticate(world.database, "owner@example.com", PASSWORD)
+
+    with world.database.read() as session:
+        stored = session.get(UserPassword, owner.uid)
+    assert stored is not None
+    assert not passwords.needs_rehash(stored.hash)
+    assert passwords.verify(stored.hash, PASSWORD)

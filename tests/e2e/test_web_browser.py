@@ -130,9 +130,9 @@ def test_personal_key_lifecycle(page: Page, server: OzServer) -> None:
     screenshot(page, "api-keys-list.png")
 
     delete(page, server, name)
-    refused = server.oz("whoami", api_key=raw)
+    rejected = server.oz("whoami", api_key=raw)
 
-    assert refused.returncode == EXIT_AUTHENTICATION, failure(refused)
+    assert rejected.returncode == EXIT_AUTHENTICATION, failure(rejected)
     assert name not in page.content()
 
 
@@ -151,9 +151,9 @@ def test_agent_key_acts_as_the_agent(page: Page, server: OzServer) -> None:
     expect(row).to_contain_text(f"wk-**{raw[-4:]}")
 
     delete(page, server, name)
-    refused = server.oz("whoami", api_key=raw)
+    rejected = server.oz("whoami", api_key=raw)
 
-    assert refused.returncode == EXIT_AUTHENTICATION, failure(refused)
+    assert rejected.returncode == EXIT_AUTHENTICATION, failure(rejected)
 
 
 def test_history_never_shows_the_key_again(page: Page, server: OzServer) -> None:

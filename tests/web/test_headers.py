@@ -67,7 +67,7 @@ def test_api_gets_nosniff_but_no_page_policy(web: Web) -> None:
     assert "content-security-policy" not in response.headers
 
 
-def test_unknown_page_is_an_html_404(web: Web) -> None:
+def test_unknown_page_is_html_404(web: Web) -> None:
     response = web.client.get("/settings/nothing-here")
 
     assert response.status_code == 404
@@ -76,7 +76,7 @@ def test_unknown_page_is_an_html_404(web: Web) -> None:
     assert_page_headers(dict(response.headers))
 
 
-def test_wrong_method_on_a_page_is_an_html_405(web: Web) -> None:
+def test_page_wrong_method_is_html_405(web: Web) -> None:
     response = web.client.get("/sign-out")
 
     assert response.status_code == 405

@@ -41,16 +41,18 @@ def authenticate(database: Database, email: str, password: str) -> User:
         stored = session.get(UserPassword, user.uid) if user is not None else None
         stored_hash = stored.hash if stored is not None else None
 
-    if user is None or not passwords.verify(stored_hash, password):
+    # Verified even for an unknown address, so its answer takes as long.
+    matched = passwords.verify(stored_hash, password)
+    if user is None or not matched:
         _fail(database, address, now, AuthenticationRequired(INCORRECT))
 
     assert stored_hash is not None
+    rehashed = passwords.hash_password(password) if passwords.needs_rehash(stored_hash) else None
     with database.transaction() as session:
         session.execute(delete(SignInFailure).where(SignInFailure.email == address))
-        if passwords.needs_rehash(stored_hash):
-            record = session.get(UserPassword, user.uid)
-            assert record is not None
-            record.hash = passwords.hash_password(password)
+        record = session.get(UserPassword, user.uid)
+        if rehashed is not None and record is not None:
+            record.hash = rehashed
     return user
 
 
