@@ -22,6 +22,8 @@ from oz.db.upsert import insert_for
 from oz.errors import AuthenticationRequired, InvalidRequest, SignInLocked
 from oz.identity.teams import find_user_by_email, normalize_email
 
+# NOTE: failures are counted per email address only, so one client may still try one
+# password on many addresses; nothing limits attempts per client address yet.
 MAX_FAILURES = 5
 LOCK_DURATION = timedelta(minutes=15)
 INCORRECT = "the email or password is incorrect"
