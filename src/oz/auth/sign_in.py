@@ -22,8 +22,8 @@ from oz.db.upsert import insert_for
 from oz.errors import AuthenticationRequired, InvalidRequest, SignInLocked
 from oz.identity.teams import find_user_by_email, normalize_email
 
-# NOTE: failures are counted per email address only, so one client may still try one
-# password on many addresses; nothing limits attempts per client address yet.
+# NOTE: failures are counted per email address only. One client may still try a
+# password on many addresses, because nothing limits attempts per client address yet.
 MAX_FAILURES = 5
 LOCK_DURATION = timedelta(minutes=15)
 INCORRECT = "the email or password is incorrect"
@@ -43,7 +43,7 @@ def authenticate(database: Database, email: str, password: str) -> User:
         stored = session.get(UserPassword, user.uid) if user is not None else None
         stored_hash = stored.hash if stored is not None else None
 
-    # Verified even for an unknown address, so its answer takes as long.
+    # Verified even for an unknown address, so its response takes as long.
     matched = passwords.verify(stored_hash, password)
     if user is None or not matched:
         _fail(database, address, now, AuthenticationRequired(INCORRECT))
