@@ -6,8 +6,11 @@ TOOLS := .tools
 VENV := .venv
 UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# The browser tests drive Debian's Chromium; Playwright's own browser builds are not used.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test lint typecheck check-migrations bench clean
+.PHONY: install chromium demo test lint typecheck check-migrations bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,6 +23,12 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
 demo: install
 	bash scripts/demo.sh
 
@@ -30,11 +39,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: install lint typecheck
+test: install chromium lint typecheck
 	$(VENV)/bin/pytest
 
 bench: install
 	bash bench/startup/run.sh
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .pytest_cache .ruff_cache test-artifacts

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from oz import clock
-from oz.auth import revocations
+from oz.auth import passwords, revocations
 from oz.db.engine import Database
 from oz.logs import JsonFormatter
 from tests.support.databases import PostgresDatabases, sqlite_database
@@ -77,7 +78,10 @@ def world(database: Database) -> World:
 
 @pytest.fixture(autouse=True)
 def _reset_global_state() -> Iterator[None]:
+    # argon2id with the smallest cost: the suite hashes passwords hundreds of times.
+    passwords.set_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     yield
+    passwords.set_hasher(None)
     clock.set_source(None)
     revocations._marker = None
 

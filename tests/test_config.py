@@ -17,6 +17,13 @@ def test_defaults_use_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     assert settings.log_format == "text"
     assert settings.harness.kind == "builtin"
     assert settings.worker_enabled
+    assert settings.web_session_hours == 12
+
+
+def test_web_session_hours_is_read(tmp_path: Path) -> None:
+    settings = Settings.from_env({"OZ_DATA_DIR": str(tmp_path), "OZ_WEB_SESSION_HOURS": "0.5"})
+
+    assert settings.web_session_hours == 0.5
 
 
 @pytest.mark.parametrize(
@@ -31,6 +38,8 @@ def test_defaults_use_sqlite_in_the_data_dir(tmp_path: Path) -> None:
         ("OZ_WORKER_CONCURRENCY", "two"),
         ("OZ_RUN_TIMEOUT", "-5"),
         ("OZ_AUTH_CACHE_SECONDS", "99999"),
+        ("OZ_WEB_SESSION_HOURS", "0"),
+        ("OZ_WEB_SESSION_HOURS", "a day"),
         ("OZ_SECRET", "too-short"),
         ("OZ_WORKER_DIR", "/nonexistent/dir"),
         ("OZ_WORKER_ID", "warp-hosted-1"),

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from oz.apikeys.service import create_key
+from oz.auth.passwords import set_password
 from oz.config import SECRET_BYTES, SECRET_FILE, Settings
 from oz.db.engine import Database, migrate
 from oz.db.models import CloudAgent, User
@@ -41,8 +42,13 @@ def ensure_secret(data_dir: Path) -> Path:
     return path
 
 
-def initialize(settings: Settings, owner_email: str, team_name: str) -> InitResult:
-    """Initialize once; a second call changes nothing and returns the existing owner."""
+def initialize(
+    settings: Settings, owner_email: str, team_name: str, password: str | None = None
+) -> InitResult:
+    """Initialize once; a second call changes nothing and returns the existing owner.
+
+    `password`, when given, becomes the new owner's web sign-in password.
+    """
     ensure_secret(settings.data_dir)
     database = Database(settings.database_url)
     try:
@@ -69,6 +75,8 @@ def initialize(settings: Settings, owner_email: str, team_name: str) -> InitResu
 
             owner = create_user(session, owner_email)
             team = create_team(session, team_name, owner)
+            if password is not None:
+                set_password(session, owner.uid, password)
             agent = session.scalars(select(CloudAgent).where(CloudAgent.team_uid == team.uid)).one()
             principal = Principal("user", owner.uid, owner.display_name, owner.email)
             _, raw = create_key(

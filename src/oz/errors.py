@@ -2,6 +2,7 @@
 
     OzError
     ├── AuthenticationRequired          401  authentication_required
+    │   └── SignInLocked                401  authentication_required
     ├── ExternalAuthenticationRequired  401  external_authentication_required
     ├── InsufficientCredits             403  insufficient_credits
     ├── BudgetExceeded                  403  budget_exceeded
@@ -23,6 +24,7 @@ to messages and exit codes.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from oz.keys import redact
@@ -74,6 +76,14 @@ class AuthenticationRequired(OzError):
     status = 401
     title = "Authentication required"
     retryable = False
+
+
+class SignInLocked(AuthenticationRequired):
+    """Too many failed sign-ins for one email address; retry after `locked_until`."""
+
+    def __init__(self, detail: str, locked_until: datetime) -> None:
+        super().__init__(detail)
+        self.locked_until = locked_until
 
 
 class ExternalAuthenticationRequired(OzError):

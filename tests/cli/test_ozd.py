@@ -218,3 +218,122 @@ def test_team_pool_grants_need_enterprise(runner: CliRunner, tmp_path: Path) -> 
     assert refused.exit_code == 1
     assert f"ozd team plan --team {team} enterprise" in refused.output
     assert granted.exit_code == 0, granted.output
+
+
+def sign_in(data_dir: Path, email: str, password: str) -> str:
+    """Check a password against the data directory's database; return the user's uid."""
+    from oz.auth.sign_in import authenticate
+    from oz.db.engine import Database
+
+    database = Database(f"sqlite:///{data_dir / 'oz.db'}")
+    try:
+        return authenticate(database, email, password).uid
+    finally:
+        database.dispose()
+
+
+def test_init_with_password_reads_stdin(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+
+    result = runner.invoke(
+        cli,
+        ["init", "--data-dir", str(data_dir), "--json", "--with-password"],
+        input="correct horse battery\n",
+    )
+
+    document = json.loads(result.output)
+    remember(str(document["raw_api_key"]))
+    assert result.exit_code == 0, result.output
+    assert sign_in(data_dir, "owner@localhost", "correct horse battery") == document["owner"]["uid"]
+
+
+def test_init_with_short_password_creates_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+
+    result = runner.invoke(
+        cli, ["init", "--data-dir", str(data_dir), "--with-password"], input="short\n"
+    )
+
+    assert result.exit_code == 1
+    assert "the password must be at least 12 characters, got 5" in result.output
+    assert not data_dir.exists()
+
+
+def test_set_password_replaces_it(runner: CliRunner, tmp_path: Path) -> None:
+    from oz.errors import AuthenticationRequired
+
+    data_dir = tmp_path / "data"
+    document = init(runner, data_dir)
+    remember(str(document["raw_api_key"]))
+
+    first = runner.invoke(
+        cli,
+        ["user", "set-password", "owner@localhost", "--data-dir", str(data_dir)],
+        input="first password!\n",
+    )
+    second = runner.invoke(
+        cli,
+        ["user", "set-password", "OWNER@localhost", "--data-dir", str(data_dir)],
+        input="second password!\n",
+    )
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    assert "Set the password of OWNER@localhost" in second.output
+    assert sign_in(data_dir, "owner@localhost", "second password!") == document["owner"]["uid"]  # type: ignore[index]
+    with pytest.raises(AuthenticationRequired):
+        sign_in(data_dir, "owner@localhost", "first password!")
+
+
+def test_set_password_of_unknown_user_fails(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    remember(str(init(runner, data_dir)["raw_api_key"]))
+
+    result = runner.invoke(
+        cli,
+        ["user", "set-password", "nobody@localhost", "--data-dir", str(data_dir)],
+        input="correct horse battery\n",
+    )
+
+    assert result.exit_code == 1
+    assert "no user with email 'nobody@localhost'" in result.output
+
+
+def test_user_add_with_password(runner: CliRunner, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    document = init(runner, data_dir)
+    remember(str(document["raw_api_key"]))
+
+    result = runner.invoke(
+        cli,
+        [
+            "user",
+            "add",
+            "member@localhost",
+            "--team",
+            str(document["team_uid"]),
+            "--with-password",
+            "--data-dir",
+            str(data_dir),
+        ],
+        input="member password!\n",
+    )
+
+    added = json.loads(result.output)
+    assert result.exit_code == 0, result.output
+    assert sign_in(data_dir, "member@localhost", "member password!") == added["uid"]
+
+
+def test_init_pretty_output_names_the_sign_in(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli,
+        ["init", "--data-dir", str(tmp_path / "d"), "--with-password"],
+        input="correct horse battery\n",
+    )
+    for line in result.output.splitlines():
+        if line.strip().startswith("wk-"):
+            remember(line.strip())
+
+    assert result.exit_code == 0, result.output
+    assert "Sign in to the web app at /sign-in as owner@localhost." in result.output
+    assert "correct horse battery" not in result.output

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
+from tests.support.browser import CHROMIUM
 from tests.support.databases import PostgresDatabases
 from tests.support.secrets import remember
 from tests.support.server import OzServer
@@ -137,3 +139,14 @@ def write_git_repository(root: Path) -> Path:
     subprocess.run([*git, "add", "."], cwd=root, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "Add the app"], cwd=root, check=True)
     return root
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the whole session; each test opens its own context."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make chromium`, or set OZ_TEST_CHROMIUM")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield browser
+        browser.close()

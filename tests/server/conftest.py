@@ -11,14 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from oz.auth.last_used import LastUseRecorder
-from oz.auth.verifier import KeyVerifier
-from oz.billing.payments import SelfHostedProvider
-from oz.billing.reload import Reloader
-from oz.config import Settings
 from oz.github.context import github_context
 from oz.server.app import create_app
-from oz.server.state import ServerState
+from tests.support.app import server_state
 from tests.support.world import World
 
 
@@ -36,19 +31,10 @@ class Api:
 
 @pytest.fixture
 def api(world: World, tmp_path: Path) -> Iterator[Api]:
-    settings = Settings(data_dir=tmp_path, database_url=world.database.url, worker_enabled=False)
-    recorder = LastUseRecorder(world.database)
-    state = ServerState(
-        settings=settings,
-        database=world.database,
-        secret=world.secret,
-        verifier=KeyVerifier(world.database, world.secret, 60, recorder),
-        recorder=recorder,
-        github=github_context(settings, world.secret),
-        reloader=Reloader(world.database, SelfHostedProvider(), settings.catalog),
-    )
     _, owner_key = world.make_key()
-    with TestClient(create_app(state), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(server_state(world, tmp_path)), raise_server_exceptions=False
+    ) as client:
         yield Api(client, world, owner_key)
 
 

@@ -128,13 +128,14 @@ class OzServer:
             self._process.wait()
         self._process = None
 
-    def ozd(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def ozd(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [BIN / "ozd", *args, "--data-dir", self.data_dir],
             env=self._server_env(),
             capture_output=True,
             text=True,
             timeout=60,
+            input=input,
         )
 
     def oz(

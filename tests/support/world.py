@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from oz.apikeys.service import KeyView, create_key
+from oz.auth.passwords import set_password
 from oz.db.engine import Database
 from oz.db.models import CloudAgent, User
 from oz.identity.agents import create_agent
@@ -51,6 +52,10 @@ class World:
             user = create_user(session, owner_email)
             team = create_team(session, f"Team of {owner_email}", user)
             return user_principal(user), team.uid
+
+    def set_password(self, password: str, user: Principal | None = None) -> None:
+        with self.database.transaction() as session:
+            set_password(session, (user or self.owner).uid, password)
 
     def add_agent(self, name: str, creator: Principal | None = None) -> str:
         with self.database.transaction() as session:

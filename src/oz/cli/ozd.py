@@ -69,6 +69,37 @@ def _listen(host: str, port: int, port_file: Path | None) -> socket.socket:
     return sock
 
 
+def _read_password() -> str:
+    """Read a new password: from a hidden prompt on a terminal, else from standard input.
+
+    Never from a flag, which would leave it in shell history and process lists.
+    """
+    import sys
+
+    from oz.auth.passwords import check_rules
+    from oz.errors import InvalidRequest
+
+    if sys.stdin.isatty():
+        password: str = click.prompt(
+            "New password", hide_input=True, confirmation_prompt=True, err=True
+        )
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        check_rules(password)
+    except InvalidRequest as exc:
+        raise click.ClickException(str(exc.detail)) from None
+    return password
+
+
+with_password_option = click.option(
+    "--with-password",
+    is_flag=True,
+    help="Also set the user's web sign-in password, read from a hidden prompt or from"
+    " standard input.",
+)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="ozd")
 def cli() -> None:
@@ -85,17 +116,22 @@ def cli() -> None:
 )
 @click.option("--team-name", default="My team", show_default=True, help="Name of the first team.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def init(data_dir: Path | None, owner_email: str, team_name: str, as_json: bool) -> None:
+@with_password_option
+def init(
+    data_dir: Path | None, owner_email: str, team_name: str, as_json: bool, with_password: bool
+) -> None:
     """Create the data directory, database, owner, team and a first personal key.
 
-    Running it again changes nothing and prints no key.
+    Running it again changes nothing and prints no key. With --with-password it sets
+    the owner's web sign-in password too, the first time only.
     """
     from oz.bootstrap import initialize
     from oz.errors import OzError
 
     settings = _settings(data_dir)
+    password = _read_password() if with_password else None
     try:
-        result = initialize(settings, owner_email, team_name)
+        result = initialize(settings, owner_email, team_name, password)
     except (ConfigError, OzError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
@@ -122,12 +158,16 @@ def init(data_dir: Path | None, owner_email: str, team_name: str, as_json: bool)
             f"{result.data_dir} is already initialized (owner {result.owner_email});"
             " nothing changed."
         )
+        if with_password:
+            click.echo("The password was not set: use `ozd user set-password EMAIL`.", err=True)
         return
     click.echo(f"Initialized {result.data_dir}")
     click.echo(f"Owner: {result.owner_email}  Team: {result.team_uid}")
     click.echo("\nFirst personal API key (shown once, store it in a secret manager):\n")
     click.echo(f"    {result.raw_key}\n")
     click.echo("Use it with:  export WARP_API_KEY=<the key>")
+    if with_password:
+        click.echo(f"Sign in to the web app at /sign-in as {result.owner_email}.")
 
 
 @cli.command()
@@ -226,9 +266,18 @@ def user() -> None:
 @click.option("--team", "team_uid", required=True, help="Team uid to add the user to.")
 @click.option("--role", type=click.Choice(["admin", "member"]), default="member", show_default=True)
 @click.option("--with-key", is_flag=True, help="Also create a personal key and print it once.")
-def user_add(data_dir: Path | None, email: str, team_uid: str, role: str, with_key: bool) -> None:
+@with_password_option
+def user_add(
+    data_dir: Path | None,
+    email: str,
+    team_uid: str,
+    role: str,
+    with_key: bool,
+    with_password: bool,
+) -> None:
     """Add a user to a team."""
     from oz.apikeys.service import create_key
+    from oz.auth.passwords import set_password
     from oz.db.engine import Database
     from oz.db.models import Team
     from oz.errors import OzError
@@ -236,6 +285,7 @@ def user_add(data_dir: Path | None, email: str, team_uid: str, role: str, with_k
     from oz.principal import Principal
 
     settings = _settings(data_dir)
+    password = _read_password() if with_password else None
     database = Database(settings.database_url)
     try:
         with database.transaction() as session:
@@ -243,6 +293,8 @@ def user_add(data_dir: Path | None, email: str, team_uid: str, role: str, with_k
                 raise click.ClickException(f"team {team_uid!r} not found")
             new_user = create_user(session, email)
             add_member(session, team_uid, new_user, role)
+            if password is not None:
+                set_password(session, new_user.uid, password)
             click.echo(json.dumps({"uid": new_user.uid, "email": new_user.email, "role": role}))
             if with_key:
                 principal = Principal("user", new_user.uid, new_user.display_name, new_user.email)
@@ -281,6 +333,43 @@ def user_delete(data_dir: Path | None, email: str) -> None:
     finally:
         database.dispose()
     click.echo(f"Deleted {email}; their personal keys no longer work.")
+
+
+@user.command("set-password")
+@data_dir_option
+@click.argument("email")
+def user_set_password(data_dir: Path | None, email: str) -> None:
+    """Set a user's web sign-in password.
+
+    The password is read from a hidden prompt on a terminal, else from the first line
+    of standard input. It ends the user's web sessions and any sign-in lockout.
+    """
+    from oz.auth.passwords import set_password
+    from oz.auth.sign_in import reset_sign_in
+    from oz.db.engine import Database
+    from oz.errors import OzError
+    from oz.identity.teams import find_user_by_email
+
+    settings = _settings(data_dir)
+    database = Database(settings.database_url)
+    try:
+        with database.read() as session:
+            if find_user_by_email(session, email) is None:
+                raise click.ClickException(f"no user with email {email!r}")
+        password = _read_password()
+        with database.transaction() as session:
+            found = find_user_by_email(session, email)
+            if found is None:
+                raise click.ClickException(f"no user with email {email!r}")
+            set_password(session, found.uid, password)
+            reset_sign_in(session, found.uid, found.email)
+    except OzError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, exc) from None
+    finally:
+        database.dispose()
+    click.echo(f"Set the password of {email}; they can sign in at /sign-in.")
 
 
 @cli.group()

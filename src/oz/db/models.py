@@ -312,3 +312,42 @@ class Environment(Base):
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserPassword(Base):
+    """A user's password as an argon2id hash; a user without one cannot sign in."""
+
+    __tablename__ = "user_passwords"
+
+    user_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInFailure(Base):
+    """Failed sign-ins per email address, whether or not a user has it.
+
+    Counting unknown addresses too means a lockout message reveals no account.
+    """
+
+    __tablename__ = "sign_in_failures"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its digest is stored."""
+
+    __tablename__ = "web_sessions"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    user_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    # The one-time token of the key-creation form this session last opened, so a
+    # resubmitted form (a reload of the page that showed a new key) creates nothing.
+    form_nonce: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -1,4 +1,4 @@
-"""The FastAPI application: REST API under /api/v1 and the health check."""
+"""The FastAPI application: REST API under /api/v1, the web app at / and the health check."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from oz.server import oauth_callback, problems
 from oz.server.access_log import AccessLogMiddleware
 from oz.server.api import agents, api_keys, billing, environments, github, me, runs
 from oz.server.state import ServerState
+from oz.web import app as web
 
 API_PREFIX = "/api/v1"
 
@@ -88,6 +89,7 @@ def create_app(state: ServerState) -> FastAPI:
     )
     app.state.oz = state
     problems.install(app)
+    web.install(app)
     app.add_middleware(AccessLogMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)

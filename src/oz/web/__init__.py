@@ -1,0 +1,1 @@
+"""The web app at `/`: sign-in, settings pages, their templates and static files."""
