@@ -251,3 +251,61 @@ def test_works_without_javascript(chromium: Browser, server: OzServer) -> None:
         assert whoami(server, raw)["type"] == "service_account"
         delete(page, server, name)
         assert server.oz("whoami", api_key=raw).returncode == EXIT_AUTHENTICATION
+
+
+def test_device_login_end_to_end(page: Page, server: OzServer, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from tests.support.server import BIN, clean_env
+
+    store = {
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "WARP_SERVER_ROOT_URL": server.url,
+    }
+    login = subprocess.Popen(
+        [BIN / "oz", "login", "--no-browser"],
+        env=clean_env(**store),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert login.stderr is not None
+    url = ""
+    for line in login.stderr:
+        if line.strip().startswith("http"):
+            url = line.strip()
+            break
+    code = url.rsplit("=", 1)[-1]
+
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill(OWNER_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(code)).to_be_visible()
+    screenshot(page, "device-approval.png")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("The CLI is signed in")
+    stdout, stderr = login.communicate(timeout=30)
+
+    assert login.returncode == 0, stderr
+    assert f"Signed in as {OWNER_EMAIL}" in stdout
+    credentials = tmp_path / "config" / "oz" / "credentials.json"
+    assert oct(os.stat(credentials).st_mode & 0o777) == "0o600"
+    token = remember(json.loads(credentials.read_text())[server.url])
+    me = server.oz("--output-format", "json", "whoami", env=store)
+    assert me.returncode == 0, failure(me)
+    assert json.loads(me.stdout)["api_key_source"] == "oz login"
+
+    logout = server.oz("logout", env=store)
+    after = server.oz("whoami", env=store)
+    revoked = server.oz("whoami", api_key=token)
+
+    assert logout.returncode == 0, failure(logout)
+    assert json.loads(credentials.read_text()) == {}
+    assert after.returncode == EXIT_AUTHENTICATION
+    assert "oz login" in after.stderr
+    assert revoked.returncode == EXIT_AUTHENTICATION
+    assert "revoked" in revoked.stderr

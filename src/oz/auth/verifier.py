@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from oz import keys
-from oz.auth import revocations
+from oz.auth import cli_sessions, revocations
 from oz.auth.last_used import LastUseRecorder
 from oz.clock import utcnow
 from oz.db.engine import Database
@@ -90,6 +90,8 @@ class KeyVerifier:
         return self.verify(token)
 
     def verify(self, token: str) -> Principal:
+        if cli_sessions.is_session_token(token.strip()):
+            return self._verify_session(token.strip())
         try:
             raw = keys.parse(token)
         except keys.KeyFormatError as exc:
@@ -112,6 +114,16 @@ class KeyVerifier:
                     principal, expires_at, time.monotonic() + self._cache_seconds
                 )
         return self._accept(principal, expires_at, now)
+
+    def _verify_session(self, token: str) -> Principal:
+        """Look up an `oz login` session on every request, so revoking it takes effect."""
+        with self._database.read() as session:
+            principal = cli_sessions.resolve(session, self._secret, token, utcnow())
+        if principal is None:
+            raise AuthenticationRequired(
+                "the oz login session is not valid: it expired or was revoked; run `oz login` again"
+            )
+        return principal
 
     def _accept(
         self, principal: Principal, expires_at: datetime | None, now: datetime

@@ -18,6 +18,7 @@ from oz.cli import (
     environments_cmd,
     github_cmd,
     keys_cmd,
+    login_cmd,
     runs_cmd,
     whoami_cmd,
 )
@@ -32,7 +33,8 @@ from oz.cli.context import (
 DESCRIPTION = """\
 Oz: run cloud agents and manage API keys.
 
-Authenticate with an API key in the WARP_API_KEY environment variable."""
+Authenticate with an API key in the WARP_API_KEY environment variable, or sign in
+with `oz login`."""
 EPILOG = """\
 exit statuses: 0 success, 1 failure, 2 bad usage, 3 authentication required,
 4 not authorized or out of credits, 5 not found, 6 server unreachable"""
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
         whoami_cmd,
+        login_cmd,
         keys_cmd,
         agents_cmd,
         runs_cmd,

@@ -74,6 +74,17 @@ class CliContext:
         self.api_key = api_key
         self.api_key_source = api_key_source
 
+    def _load_login(self) -> None:
+        """Use the credential `oz login` stored for this server, if there is one."""
+        from oz.cli import credentials
+
+        try:
+            token = credentials.load(self.root_url)
+        except credentials.CredentialStoreError as exc:
+            raise CliError(str(exc)) from None
+        if token is not None:
+            self.api_key, self.api_key_source = token, "oz login"
+
     def __repr__(self) -> str:
         return (
             f"CliContext({self.output_format!r}, {self.root_url!r}, key from {self.api_key_source})"
@@ -86,18 +97,22 @@ class CliContext:
 
         unauthenticated = "authentication_required"
         if self.api_key is None:
+            self._load_login()
+        if self.api_key is None:
             raise CliError(
-                "no API key: set the WARP_API_KEY environment variable (recommended) or pass"
-                " --api-key",
+                "no API key: set the WARP_API_KEY environment variable (recommended), pass"
+                " --api-key, or sign in with `oz login`",
                 EXIT_CODES[unauthenticated],
                 unauthenticated,
             )
-        try:
-            keys.parse(self.api_key)
-        except keys.KeyFormatError as exc:
-            raise CliError(
-                f"{self.api_key_source}: {exc}", EXIT_CODES[unauthenticated], unauthenticated
-            ) from None
+        # `ozs_` credentials come from `oz login`; the server checks them.
+        if not self.api_key.startswith("ozs_"):
+            try:
+                keys.parse(self.api_key)
+            except keys.KeyFormatError as exc:
+                raise CliError(
+                    f"{self.api_key_source}: {exc}", EXIT_CODES[unauthenticated], unauthenticated
+                ) from None
         try:
             return OzClient(self.root_url, self.api_key)
         except ClientError as exc:

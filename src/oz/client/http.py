@@ -101,6 +101,18 @@ class OzClient:
             raise ApiError(status, problem)
         return decoded
 
+    def post_form(self, path: str, fields: Mapping[str, str]) -> tuple[int, Any]:
+        """POST a form to `path` outside the REST API, as OAuth endpoints take; return the
+        status and the decoded JSON body."""
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": f"oz-cli/{__version__}",
+        }
+        target = self._parts.path + path
+        status, data = self._send("POST", target, urlencode(fields).encode(), headers)
+        return status, _decode(data) if data else None
+
     def _send(
         self, method: str, target: str, payload: bytes | None, headers: dict[str, str]
     ) -> tuple[int, bytes]:

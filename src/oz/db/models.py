@@ -351,3 +351,39 @@ class WebSession(Base):
     # The one-time token of the key-creation form this session last opened, so a
     # resubmitted form (a reload of the page that showed a new key) creates nothing.
     form_nonce: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class DeviceAuthorization(Base):
+    """A device authorization request (RFC 8628): a CLI waiting for a user to approve it.
+
+    Only a digest of the device code is stored; the short user code is what the user
+    types in the browser.
+    """
+
+    __tablename__ = "device_authorizations"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    device_code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_code: Mapped[str] = mapped_column(String(16), unique=True)
+    client_name: Mapped[str] = mapped_column(String(100))
+    # "pending", "approved", "denied" or "used"
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    user_uid: Mapped[str | None] = mapped_column(ForeignKey("users.uid"), default=None)
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=5)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    last_polled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CliSession(Base):
+    """A revocable credential `oz login` received; only its digest is stored."""
+
+    __tablename__ = "cli_sessions"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    user_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"), index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    client_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -44,13 +44,20 @@ def _state_key(secret: bytes) -> bytes:
     return derive_key(secret, b"oz github oauth state v1")
 
 
-def issue_state(secret: bytes, user_uid: str, now: datetime) -> str:
-    claims = {"sub": user_uid, "aud": STATE_AUDIENCE, "exp": now + STATE_LIFETIME}
+def issue_state(secret: bytes, user_uid: str, now: datetime, session_uid: str | None = None) -> str:
+    """Issue a state for the user; a web page binds it to its browser session too."""
+    claims: dict[str, object] = {
+        "sub": user_uid,
+        "aud": STATE_AUDIENCE,
+        "exp": now + STATE_LIFETIME,
+    }
+    if session_uid is not None:
+        claims["sid"] = session_uid
     return jwt.encode(claims, _state_key(secret), algorithm="HS256")
 
 
-def read_state(secret: bytes, state: str) -> str:
-    """Return the uid of the user a state was issued to."""
+def read_state(secret: bytes, state: str) -> tuple[str, str | None]:
+    """Return the uid of the user a state was issued to, and its browser session if any."""
     try:
         claims = jwt.decode(
             state, _state_key(secret), algorithms=["HS256"], audience=STATE_AUDIENCE
@@ -59,7 +66,8 @@ def read_state(secret: bytes, state: str) -> str:
         raise StateError("the GitHub sign-in took longer than ten minutes: start again") from None
     except jwt.PyJWTError:
         raise StateError("the GitHub sign-in state is not one this server issued") from None
-    return str(claims["sub"])
+    session_uid = claims.get("sid")
+    return str(claims["sub"]), str(session_uid) if session_uid is not None else None
 
 
 def authorize_url(github_url: str, oauth: GitHubOAuthApp, redirect_uri: str, state: str) -> str:

@@ -17,7 +17,7 @@ from oz.config import Settings
 from oz.db.engine import Database
 from oz.github.context import github_context
 from oz.runs.worker import EmbeddedWorker
-from oz.server import oauth_callback, problems
+from oz.server import oauth_callback, oauth_device, problems
 from oz.server.access_log import AccessLogMiddleware
 from oz.server.api import agents, api_keys, billing, environments, github, me, runs
 from oz.server.state import ServerState
@@ -97,6 +97,7 @@ def create_app(state: ServerState) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(oauth_callback.router)
+    app.include_router(oauth_device.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness check; needs no credential")
     def healthz() -> dict[str, str]:

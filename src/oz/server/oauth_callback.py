@@ -6,7 +6,7 @@ import logging
 from html import escape
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from oz.errors import OzError
 from oz.github.accounts import check_token, store_account
@@ -14,6 +14,7 @@ from oz.github.client import GitHubError
 from oz.github.oauth import CALLBACK_PATH, StateError, exchange_code, read_state
 from oz.principal import Principal
 from oz.server.deps import github_links, server_state
+from oz.web.deps import find_signed_in
 
 router = APIRouter(tags=["github"])
 logger = logging.getLogger("oz.github")
@@ -43,7 +44,7 @@ def oauth_callback(
     state: str | None = None,
     error: str | None = None,
     error_description: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     server = server_state(request)
     oauth = server.settings.github_oauth
     if oauth is None:
@@ -53,10 +54,20 @@ def oauth_callback(
     if not code or not state:
         return _page(400, "GitHub was not connected", "The callback lacks a code or state.")
     try:
-        user_uid = read_state(server.secret, state)
+        user_uid, session_uid = read_state(server.secret, state)
     except StateError as exc:
         logger.warning("GitHub OAuth callback rejected: %s", exc)
         return _page(400, "GitHub was not connected", str(exc))
+    if session_uid is not None:
+        signed_in = find_signed_in(request, server)
+        if signed_in is None or signed_in.session_uid != session_uid:
+            logger.warning("GitHub OAuth callback for user %s came to another browser", user_uid)
+            return _page(
+                400,
+                "GitHub was not connected",
+                "This browser is not the one that started connecting GitHub: start again from"
+                " Settings > GitHub while signed in.",
+            )
     links = github_links(request)
     assert links.public_url is not None
     principal = Principal("user", user_uid, user_uid)
@@ -68,6 +79,8 @@ def oauth_callback(
         return _page(502, "GitHub was not connected", str(exc))
     with server.database.transaction() as session:
         store_account(session, server.secret, user_uid, user, token)
+    if session_uid is not None:
+        return RedirectResponse("/settings/github?notice=connected", status_code=303)
     return _page(
         200,
         "GitHub connected",

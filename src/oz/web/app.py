@@ -13,13 +13,13 @@ from starlette.exceptions import HTTPException
 from oz.web.csrf import CsrfRejected
 from oz.web.deps import HOME, SignInRequired, sign_in_url
 from oz.web.headers import SecurityHeadersMiddleware
-from oz.web.pages import api_keys, password, sign_in
+from oz.web.pages import api_keys, device, github, password, sign_in
 from oz.web.rendering import STATIC_DIR, render
 
 logger = logging.getLogger("oz.web")
 
 # Paths that belong to the REST API rather than to the web app.
-API_PATHS = ("/api/", "/healthz")
+API_PATHS = ("/api/", "/healthz", "/oauth/")
 
 CSRF_MESSAGE = (
     "The form was not accepted because its security token is missing or belongs to"
@@ -70,7 +70,7 @@ def install(app: FastAPI) -> None:
 
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (sign_in, password, api_keys):
+    for module in (sign_in, password, api_keys, github, device):
         app.include_router(module.router, include_in_schema=False)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)

@@ -76,7 +76,10 @@ def signed_in(request: Request, state: State) -> SignedIn:
     """Return the signed-in user, or redirect to the sign-in page and back."""
     found = find_signed_in(request, state)
     if found is None:
-        raise SignInRequired(request.url.path if request.method == "GET" else None)
+        path = request.url.path
+        if request.url.query:
+            path = f"{path}?{request.url.query}"
+        raise SignInRequired(path if request.method == "GET" else None)
     return found
 
 
