@@ -67,8 +67,8 @@ def enable_team_org(
 ) -> GitHubOrg:
     """Check that the caller administers the team, look up the installation, enable `org`.
 
-    No transaction stays open while GitHub answers; the role is checked again before the
-    write.
+    No transaction stays open during the request to GitHub, so the role is checked again
+    before the write.
     """
     login = normalize_org(org)
     with database.read() as session:
