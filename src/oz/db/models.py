@@ -387,3 +387,24 @@ class CliSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Invitation(Base):
+    """An invitation to join a team with a role, sent as a one-time link.
+
+    Only the HMAC digest of the link's token is stored, like a session's; the link is shown
+    once to the admin who made it.
+    """
+
+    __tablename__ = "invitations"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uid)
+    team_uid: Mapped[str] = mapped_column(ForeignKey("teams.uid"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(ForeignKey("users.uid"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_by: Mapped[str | None] = mapped_column(ForeignKey("users.uid"), default=None)

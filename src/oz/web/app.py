@@ -10,10 +10,23 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from oz.server.deps import server_state
+from oz.web.admin import FORBIDDEN_MESSAGE, FORBIDDEN_TITLE, AdminRequired
 from oz.web.csrf import CsrfRejected
-from oz.web.deps import HOME, SignInRequired, sign_in_url
+from oz.web.deps import HOME, SignInRequired, csrf_token_of, find_signed_in, sign_in_url
 from oz.web.headers import SecurityHeadersMiddleware
-from oz.web.pages import api_keys, device, github, password, sign_in
+from oz.web.pages import (
+    admin_agents,
+    admin_billing,
+    admin_github,
+    admin_members,
+    api_keys,
+    device,
+    github,
+    join,
+    password,
+    sign_in,
+)
 from oz.web.rendering import STATIC_DIR, render
 
 logger = logging.getLogger("oz.web")
@@ -36,6 +49,19 @@ async def _sign_in_required(request: Request, exc: Exception) -> Response:
 async def _csrf_rejected(request: Request, exc: Exception) -> Response:
     logger.warning("CSRF token rejected on %s %s", request.method, request.url.path)
     context = {"user": None, "title": "Form not accepted", "message": CSRF_MESSAGE}
+    return render(request, "error.html", context, 403)
+
+
+async def _admin_required(request: Request, exc: Exception) -> Response:
+    logger.info("Admin Panel refused", extra={"path": request.url.path})
+    state = server_state(request)
+    found = find_signed_in(request, state)
+    context = {
+        "user": found.user if found else None,
+        "csrf_token": csrf_token_of(state, found) if found else "",
+        "title": FORBIDDEN_TITLE,
+        "message": FORBIDDEN_MESSAGE,
+    }
     return render(request, "error.html", context, 403)
 
 
@@ -70,10 +96,13 @@ def install(app: FastAPI) -> None:
 
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (sign_in, password, api_keys, github, device):
+    pages = (sign_in, password, api_keys, github, device, join)
+    admin_pages = (admin_members, admin_agents, admin_github, admin_billing)
+    for module in pages + admin_pages:
         app.include_router(module.router, include_in_schema=False)
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(AdminRequired, _admin_required)
     app.add_exception_handler(HTTPException, http_error)
 
     @app.get("/", include_in_schema=False)

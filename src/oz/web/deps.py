@@ -10,6 +10,7 @@ from fastapi import Depends, Form, Request, Response
 
 from oz.auth import sessions
 from oz.auth.sessions import SignedIn
+from oz.identity.memberships import administered_teams
 from oz.server.deps import State
 from oz.server.state import ServerState
 from oz.web import csrf
@@ -67,6 +68,9 @@ def clear_cookie(response: Response, request: Request, name: str) -> None:
 def find_signed_in(request: Request, state: State) -> SignedIn | None:
     with state.database.read() as session:
         found = sessions.resolve(session, state.secret, request.cookies.get(SESSION_COOKIE))
+        if found is not None:
+            # Read by the templates, which show the Admin Panel link to owners and admins.
+            request.state.can_administer = bool(administered_teams(session, found.user.uid))
     if found is not None:
         request.state.principal = found.principal
     return found

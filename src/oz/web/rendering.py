@@ -31,7 +31,12 @@ def display_time(value: datetime | None, never: str = "Never") -> str:
     return ensure_utc(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
-templates = Jinja2Templates(directory=HERE / "templates")
+def _can_administer(request: Request) -> dict[str, Any]:
+    """Tell the templates whether to show the Admin Panel link."""
+    return {"can_administer": bool(getattr(request.state, "can_administer", False))}
+
+
+templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_can_administer])
 templates.env.filters["sentence"] = sentence
 templates.env.filters["display_time"] = display_time
 templates.env.filters["isoformat"] = isoformat

@@ -9,12 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from oz.clock import utcnow
 from oz.db.models import GitHubAccount, GitHubOrg
-from oz.errors import (
-    ExternalAuthenticationRequired,
-    FeatureNotAvailable,
-    InvalidRequest,
-    UpstreamUnavailable,
-)
+from oz.errors import FeatureNotAvailable
 from oz.github.accounts import (
     account_view,
     check_token,
@@ -22,13 +17,11 @@ from oz.github.accounts import (
     require_human,
     store_account,
 )
-from oz.github.app import find_installation
-from oz.github.client import GitHubError, GitHubNotFound, GitHubTokenRejected
+from oz.github.enabling import enable_team_org
 from oz.github.oauth import CALLBACK_PATH, authorize_url, issue_state
-from oz.github.orgs import disable_org, enable_org, enabled_orgs, normalize_org, org_view
+from oz.github.orgs import disable_org, enabled_orgs, normalize_org, org_view
 from oz.identity.teams import require_admin, require_team
 from oz.server.deps import CurrentPrincipal, Links, State
-from oz.server.state import ServerState
 
 router = APIRouter(tags=["github"])
 
@@ -100,14 +93,13 @@ def list_orgs(principal: CurrentPrincipal, state: State, team: str | None = None
 
 @router.put("/github/orgs/{org}", summary="Enable a GitHub organization for a team (admins)")
 def put_org(org: str, body: OrgBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
-    login = normalize_org(org)
+    normalize_org(org)  # a malformed org is reported before anything else
     with state.database.read() as session:
         team_uid = require_team(session, principal, body.team)
-        require_admin(session, principal, team_uid, "enable GitHub organizations")
-    installation_id = _installation_of(state, login, body.installation_id)
-    with state.database.transaction() as session:
-        require_admin(session, principal, team_uid, "enable GitHub organizations")
-        return org_view(enable_org(session, team_uid, login, installation_id, principal.uid))
+    row = enable_team_org(
+        state.database, state.github, principal, team_uid, org, body.installation_id
+    )
+    return org_view(row)
 
 
 @router.delete(
@@ -122,35 +114,3 @@ def delete_org(
         require_admin(session, principal, team_uid, "disable GitHub organizations")
         disable_org(session, team_uid, login)
     return Response(status_code=204)
-
-
-def _installation_of(state: ServerState, org: str, given: int | None) -> int:
-    """Ask GitHub for the App's installation on `org`; check a given id against it."""
-    app = state.github.app
-    if app is None:
-        raise FeatureNotAvailable(
-            "this server has no GitHub App: the operator must set OZ_GITHUB_APP_ID and"
-            " OZ_GITHUB_APP_PRIVATE_KEY_FILE before organizations can be enabled"
-        )
-    try:
-        found = find_installation(state.github.client, app, org, utcnow())
-    except GitHubNotFound:
-        raise InvalidRequest(
-            f"the GitHub App is not installed on {org}: an owner of {org} must install it"
-            " on GitHub first",
-            field="org",
-        ) from None
-    except GitHubTokenRejected as exc:
-        raise ExternalAuthenticationRequired(
-            f"{exc}. Check OZ_GITHUB_APP_ID, the private key and this server's clock",
-            provider="github",
-        ) from None
-    except GitHubError as exc:
-        raise UpstreamUnavailable(str(exc)) from None
-    if given is not None and given != found:
-        raise InvalidRequest(
-            f"installation_id {given} is not the App's installation on {org} ({found}):"
-            " leave it out to use the installation GitHub reports",
-            field="installation_id",
-        )
-    return found

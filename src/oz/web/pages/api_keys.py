@@ -40,6 +40,7 @@ FORM_FIELDS = {
     "expires_at": "expiration",
 }
 NOTICES = {
+    "joined": "You joined the team. Its cloud agents are now listed for agent keys.",
     "deleted": "The API key was deleted. Any request that uses it is now refused.",
     "form-used": "That form was already submitted or replaced by a newer one, so no key"
     " was created. Generate a new token below if you still need one.",
