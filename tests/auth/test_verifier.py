@@ -183,3 +183,41 @@ def test_revocation_in_another_process_reaches_the_cache(world: World, tmp_path:
 
     with pytest.raises(AuthenticationRequired):
         verifier.verify(raw)
+
+
+def test_revocation_reaches_another_process(world: World, tmp_path: Path) -> None:
+    """A verifier that hears no announcement still refuses at once: through the database's
+    revocation epoch on PostgreSQL (replicas on other hosts), the marker file on SQLite."""
+    marker = revocations.use_marker(tmp_path) if world.database.url.startswith("sqlite") else None
+    replica = KeyVerifier(world.database, world.secret, cache_seconds=60, marker=marker)
+    replica.close()  # no in-process announcements, as in another process
+    view, raw = world.make_key()
+    replica.verify(raw)
+
+    with world.database.transaction() as session:
+        delete_key(session, world.owner, view.uid)
+
+    with pytest.raises(AuthenticationRequired):
+        replica.verify(raw)
+
+
+def test_cache_is_not_trusted_when_the_database_is_unreachable(
+    world: World, verifier: KeyVerifier
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from oz.errors import UpstreamUnavailable
+
+    if verifier._epoch_engine is None:
+        pytest.skip("SQLite has no replicas on other hosts, so no epoch to read")
+    _, raw = world.make_key()
+    verifier.verify(raw)
+
+    class Unreachable:
+        def connect(self) -> object:
+            raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    verifier._epoch_engine = Unreachable()  # type: ignore[assignment]
+
+    with pytest.raises(UpstreamUnavailable):
+        verifier.verify(raw)

@@ -1,9 +1,12 @@
 """Notify credential caches that keys were revoked.
 
-Services announce revocations with `announce_after_commit`. Listeners in this process
-(the key verifier's cache) drop what they hold before the revoking request returns.
-Other processes on the same data directory (`ozd user delete` beside `ozd serve`) learn
-of it through a marker file whose change time the verifier checks on every cache hit.
+Services announce revocations with `announce_after_commit`, in the revoking transaction:
+
+- it raises the revocation epoch in the database, in that transaction. Every process
+  that shares the database (replicas on other hosts, `ozd user delete`) reads the epoch
+  on each cache hit and drops its cache when the epoch moved;
+- after commit, listeners in this process (the key verifier's cache) drop what they hold
+  at once, and a marker file in the data directory tells processes on this host.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oz.db.hooks import on_commit
+from oz.db.models import RevocationEpoch
+from oz.db.upsert import insert_for
 
 MARKER_FILE = "revocations"
+EPOCH_ROW = 1
 
 _listeners: list[Callable[[], None]] = []
 _lock = threading.Lock()
@@ -61,5 +68,23 @@ def announce() -> None:
 
 
 def announce_after_commit(session: Session) -> None:
-    """Announce a revocation once the session's transaction commits."""
+    """Raise the revocation epoch in this transaction; announce it once it commits."""
+    raise_epoch(session)
     on_commit(session, announce)
+
+
+def raise_epoch(session: Session) -> None:
+    insert = insert_for(session)
+    statement = insert(RevocationEpoch).values(id=EPOCH_ROW, value=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"], set_={"value": RevocationEpoch.value + 1}
+    )
+    session.execute(statement)
+
+
+EPOCH_QUERY = select(RevocationEpoch.value).where(RevocationEpoch.id == EPOCH_ROW)
+
+
+def read_epoch(session: Session) -> int:
+    """Return the database's revocation epoch; 0 before the first revocation."""
+    return int(session.scalar(EPOCH_QUERY) or 0)

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from oz import keys
 from oz.auth import cli_sessions, revocations
@@ -16,7 +17,7 @@ from oz.auth.last_used import LastUseRecorder
 from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import ApiKey, CloudAgent, User
-from oz.errors import AuthenticationRequired
+from oz.errors import AuthenticationRequired, UpstreamUnavailable
 from oz.principal import Principal
 
 BEARER = "bearer"
@@ -27,6 +28,9 @@ class _CacheEntry:
     principal: Principal
     expires_at: datetime | None
     cached_until: float
+    # The database's revocation epoch, read before the key: the entry is valid while
+    # the epoch has not moved.
+    revocation_epoch: int
 
 
 class KeyVerifier:
@@ -57,6 +61,10 @@ class KeyVerifier:
         self._lock = threading.Lock()
         self._marker = marker
         self._marker_version = revocations.marker_version(marker) if marker else 0
+        self._epoch_engine = None
+        if database.engine.dialect.name == "postgresql":
+            # One round trip per read: no BEGIN and ROLLBACK around it.
+            self._epoch_engine = database.engine.execution_options(isolation_level="AUTOCOMMIT")
         revocations.subscribe(self.invalidate)
 
     def close(self) -> None:
@@ -101,19 +109,42 @@ class KeyVerifier:
         now = utcnow()
         entry = self._cache.get(digest)
         if entry is not None and entry.cached_until > time.monotonic():
-            if not self._marker_changed():
+            if not self._marker_changed() and self._epoch_unchanged(entry):
                 return self._accept(entry.principal, entry.expires_at, now)
             self.invalidate()
 
         with self._lock:
             epoch = self._epoch
-        principal, expires_at = self._load(digest)
+        principal, expires_at, revocation_epoch = self._load(digest)
         with self._lock:
             if self._epoch == epoch and self._cache_seconds > 0:
                 self._cache[digest] = _CacheEntry(
-                    principal, expires_at, time.monotonic() + self._cache_seconds
+                    principal,
+                    expires_at,
+                    time.monotonic() + self._cache_seconds,
+                    revocation_epoch,
                 )
         return self._accept(principal, expires_at, now)
+
+    def _epoch_unchanged(self, entry: _CacheEntry) -> bool:
+        """Check a cached key against the database's revocation epoch.
+
+        Only a shared PostgreSQL database can have replicas on other hosts; processes that
+        share a SQLite file are on one host and learn of revocations from the marker file.
+        Without the database, refuse rather than trust the cache.
+        """
+        if self._epoch_engine is None:
+            return True
+        # NOTE: one primary-key read per cached request; notifications from the revoking
+        # replica (LISTEN/NOTIFY with leases) could spare it.
+        try:
+            with self._epoch_engine.connect() as connection:
+                value = connection.execute(revocations.EPOCH_QUERY).scalar()
+        except SQLAlchemyError:
+            raise UpstreamUnavailable(
+                "the database cannot be reached, so the API key cannot be checked: retry"
+            ) from None
+        return int(value or 0) == entry.revocation_epoch
 
     def _verify_session(self, token: str) -> Principal:
         """Look up an `oz login` session on every request, so revoking it takes effect."""
@@ -134,8 +165,9 @@ class KeyVerifier:
             self._recorder.record(principal.key_uid, now)
         return principal
 
-    def _load(self, digest: str) -> tuple[Principal, datetime | None]:
+    def _load(self, digest: str) -> tuple[Principal, datetime | None, int]:
         with self._database.read() as session:
+            revocation_epoch = revocations.read_epoch(session)
             row = session.execute(
                 select(ApiKey, User, CloudAgent)
                 .join(User, User.uid == ApiKey.creator_uid)
@@ -161,7 +193,7 @@ class KeyVerifier:
                     team_uid=agent.team_uid,
                     key_uid=key.uid,
                 )
-                return principal, key.expires_at
+                return principal, key.expires_at, revocation_epoch
 
             if user.deleted_at is not None:
                 raise AuthenticationRequired("the API key's user was deleted")
@@ -172,4 +204,4 @@ class KeyVerifier:
                 email=user.email,
                 key_uid=key.uid,
             )
-            return principal, key.expires_at
+            return principal, key.expires_at, revocation_epoch

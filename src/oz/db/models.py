@@ -408,3 +408,17 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column()
     accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     accepted_by: Mapped[str | None] = mapped_column(ForeignKey("users.uid"), default=None)
+
+
+class RevocationEpoch(Base):
+    """A counter that every revocation raises in its own transaction (one row, id 1).
+
+    Each replica tags the keys it caches with the value it read first, and a cached key
+    is used only while the value is unchanged, so a revocation committed on any replica
+    reaches every cache by the next request.
+    """
+
+    __tablename__ = "revocation_epoch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -30,8 +30,8 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
     database = Database(settings.database_url)
     secret = settings.read_secret()
     recorder = LastUseRecorder(database)
-    # NOTE: the marker file reaches processes on this host only; replicas on other
-    # hosts sharing one PostgreSQL database do not see each other's revocations yet.
+    # Processes on this host also learn of revocations through the marker file; other
+    # hosts through the database's revocation epoch (see `oz.auth.revocations`).
     marker = revocations.use_marker(settings.data_dir)
     verifier = KeyVerifier(database, secret, settings.auth_cache_seconds, recorder, marker)
     reloader = Reloader(database, payment_provider(settings), settings.catalog)
