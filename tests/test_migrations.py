@@ -22,3 +22,31 @@ def test_migrate_twice_is_harmless(database: Database) -> None:
 
     with database.engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() is not None
+
+
+def test_concurrent_migrations_upgrade_once() -> None:
+    """Replicas started together on an empty PostgreSQL database migrate one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    from tests.support.databases import PostgresDatabases
+
+    empty = PostgresDatabases()
+    empty.create()
+    databases = [Database(empty.url) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(migrate, databases))
+
+        with databases[0].engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+            context = MigrationContext.configure(connection)
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        for database in databases:
+            database.dispose()
+        empty.drop()
+
+    assert len(versions) == 1
+    assert differences == []

@@ -77,12 +77,24 @@ def _alembic_config() -> Any:
     return config
 
 
+# The key of the PostgreSQL advisory lock that `migrate` holds: "oz" in ASCII.
+MIGRATION_LOCK = 0x6F7A
+
+
 def migrate(database: Database, revision: str = "head") -> None:
-    """Upgrade the schema to `revision` with Alembic."""
+    """Upgrade the schema to `revision` with Alembic.
+
+    On PostgreSQL the upgrade holds a transaction-level advisory lock, so replicas or
+    `ozd migrate` started at once upgrade one after the other: the second finds the
+    schema current and changes nothing.
+    """
     from alembic import command
+    from sqlalchemy import text
 
     config = _alembic_config()
     with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
