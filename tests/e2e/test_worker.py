@@ -138,13 +138,13 @@ def get(server: OzServer, run_id: str) -> dict[str, Any]:
     return run
 
 
-def wait_for(check: Callable[[], bool], what: str, seconds: float = WAIT_SECONDS) -> None:
+def wait_for(check: Callable[[], bool], description: str, seconds: float = WAIT_SECONDS) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {description}")
 
 
 def wait_for_end(server: OzServer, run_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 A self-hosted worker authenticates with an agent key and claims the runs of that key's
 team that are routed to its id (`config.worker_host`) or to no worker. The claim records
-the run's first heartbeat; only runs claimed this way accept heartbeats, usage and the
+the run's first heartbeat. Only runs claimed this way accept heartbeats, usage and the
 final report, and only from the worker id that claimed them.
 """
 

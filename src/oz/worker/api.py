@@ -1,6 +1,6 @@
 """The worker endpoints of the REST API, as `oz worker` calls them, with bounded retries.
 
-A failure is retryable when the server cannot be reached, or when it answers 429 or 5xx:
+A failure is retryable when the server cannot be reached or returns 429 or 5xx, because
 the server may be restarting. Every other error is final.
 """
 
@@ -38,8 +38,8 @@ def retrying(
 ) -> T:
     """Call `call` until it succeeds, fails for good, or `deadline_seconds` pass.
 
-    Raises the last error when it is not retryable or when time runs out; `stop` ends
-    the waits between attempts early, but not the attempts themselves.
+    Raises the last error when it is not retryable or when time runs out. Setting `stop`
+    ends the waits between attempts early, but not the attempts themselves.
     """
     deadline = time.monotonic() + deadline_seconds
     attempt = 0
@@ -82,7 +82,7 @@ class WorkerApi:
         return bool(reply["recorded"])
 
     def report(self, run_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Report how the run ended; the reply says whether it was recorded."""
+        """Report how the run ended; the reply's `recorded` is false when it had already ended."""
         reply: dict[str, Any] = self._client.request(
             "POST", f"{self._run(run_id)}/report", body=body
         )

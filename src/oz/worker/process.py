@@ -2,12 +2,12 @@
 
 Each run executes in a thread of its own, in a fresh working directory, with the harness
 and workspace code of the embedded worker. A reporter thread per run sends heartbeats and
-the usage the harness writes to its usage feed; a heartbeat that returns an ended state
+the usage the harness writes to its usage feed. A heartbeat that returns an ended state
 (cancelled, or swept by the server) stops the harness.
 
 On SIGTERM or SIGINT the worker stops claiming and lets its runs finish for
 `grace_seconds`. It then stops the harnesses left and reports those runs ERROR with
-"the worker stopped"; they are not queued again.
+"the worker <id> stopped". They are not queued again.
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ class RemoteWorker:
 
     def _execute(self, assignment: Assignment) -> None:
         uid = assignment.uid
-        ended = threading.Event()  # the server says the run ended
+        ended = threading.Event()  # the server returned an ended state
         done = threading.Event()  # the harness exited
         with (
             tempfile.TemporaryDirectory(prefix=f"oz-usage-{uid[:8]}-") as usage_dir,

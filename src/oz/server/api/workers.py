@@ -1,8 +1,8 @@
 """`/workers/{worker_id}`: self-hosted workers claim runs, send heartbeats, report usage and ends.
 
-Every call needs an agent key; a worker sees only its key's team. The claim response
-contains the run's GitHub tokens, so it is sent with `Cache-Control: no-store`, and the
-access log records its path and status only.
+Every call needs an agent key, and a worker reaches only the runs of its key's team. The
+claim response contains the run's GitHub tokens, so it is sent with `Cache-Control:
+no-store`, and the access log records its path and status only.
 """
 
 from __future__ import annotations
