@@ -43,6 +43,8 @@ class Settings:
     worker_enabled: bool = True
     worker_concurrency: int = 2
     run_timeout_seconds: float = 3600.0
+    # Silence after which a self-hosted worker's run ends ERROR.
+    worker_heartbeat_timeout_seconds: float = 60.0
     auth_cache_seconds: float = 60.0
     # How long a web sign-in lasts before the browser must sign in again.
     web_session_hours: float = 12.0
@@ -146,6 +148,9 @@ class Settings:
             worker_enabled=_boolean(env, "OZ_WORKER", default=True),
             worker_concurrency=int(_number(env, "OZ_WORKER_CONCURRENCY", 2, 1, 64)),
             run_timeout_seconds=_number(env, "OZ_RUN_TIMEOUT", 3600, 1, 7 * 24 * 3600),
+            worker_heartbeat_timeout_seconds=_number(
+                env, "OZ_WORKER_HEARTBEAT_TIMEOUT", 60, 1, 3600
+            ),
             auth_cache_seconds=_number(env, "OZ_AUTH_CACHE_SECONDS", 60, 0, 3600),
             web_session_hours=_number(env, "OZ_WEB_SESSION_HOURS", 12, 0.1, 720),
             secret_override=secret.encode() if secret is not None else None,

@@ -43,6 +43,8 @@ class OzServer:
     log_path: Path
     database_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Port to listen on; 0 picks a free one at each start.
+    port: int = 0
     owner_key: str = field(init=False, repr=False)
     team_uid: str = field(init=False)
     default_agent_uid: str = field(init=False)
@@ -91,7 +93,7 @@ class OzServer:
                     "--data-dir",
                     self.data_dir,
                     "--port",
-                    "0",
+                    str(self.port),
                     "--port-file",
                     port_file,
                 ],
@@ -116,6 +118,12 @@ class OzServer:
                 return bool(response.status == 200)
         except OSError:
             return False
+
+    def restart(self) -> None:
+        """Stop the server and serve again on the same port, so clients keep its URL."""
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.stop()
+        self.serve()
 
     def stop(self) -> None:
         if self._process is None:

@@ -21,6 +21,7 @@ from oz.cli import (
     login_cmd,
     runs_cmd,
     whoami_cmd,
+    worker_cmd,
 )
 from oz.cli.context import (
     DEFAULT_ROOT_URL,
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         environments_cmd,
         github_cmd,
         credits_cmd,
+        worker_cmd,
     ):
         module.register(commands, common)
     return parser

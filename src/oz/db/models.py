@@ -144,6 +144,8 @@ class Run(Base):
     agent_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     worker_host: Mapped[str | None] = mapped_column(String(200), default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Last sign of life from a self-hosted worker; None for runs of embedded workers.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
     status_message: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # Who the run acts as on GitHub: {"type": "user", "login": ...}, or {"type": "none"}.
     github_identity: Mapped[dict[str, Any] | None] = mapped_column(default=None)

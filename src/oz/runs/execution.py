@@ -38,20 +38,36 @@ class RunResult:
     compute_cost: float = 0.0
 
 
-def claim_next(session: Session, worker_id: str) -> Run | None:
-    """Claim the oldest queued run this worker may take, or return None."""
-    candidates = session.scalars(
+def claim_next(
+    session: Session, worker_id: str, *, team_uid: str | None = None, heartbeat: bool = False
+) -> Run | None:
+    """Claim the oldest queued run this worker may take, or return None.
+
+    `team_uid` limits the claim to one team's runs, as for a self-hosted worker. With
+    `heartbeat`, the claim records the first heartbeat, so the sweep ends the run when
+    its worker goes silent.
+    """
+    query = (
         select(Run.uid)
         .where(Run.state == states.QUEUED)
         .where(or_(Run.worker_host.is_(None), Run.worker_host == worker_id))
         .order_by(Run.created_at, Run.uid)
         .limit(CLAIM_CANDIDATES)
-    ).all()
+    )
+    if team_uid is not None:
+        query = query.where(Run.team_uid == team_uid)
+    candidates = session.scalars(query).all()
     for uid in candidates:
+        now = utcnow()
         claimed = session.execute(
             update(Run)
             .where(Run.uid == uid, Run.state == states.QUEUED)
-            .values(state=states.CLAIMED, claimed_by=worker_id, updated_at=utcnow())
+            .values(
+                state=states.CLAIMED,
+                claimed_by=worker_id,
+                updated_at=now,
+                heartbeat_at=now if heartbeat else None,
+            )
             .execution_options(synchronize_session=False)
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]

@@ -16,17 +16,17 @@ from oz.billing.reload import Reload, Reloader
 from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import Run
-from oz.errors import OzError, ResourceUnavailable
 from oz.github.client import DEFAULT_WEB_URL, GitHubClient
 from oz.github.context import GitHubContext
-from oz.github.credentials import RunCredentials, obtain, status_message
-from oz.github.identity import GitHubLinks, IdentityPlan, plan_identity
-from oz.harness.runner import HarnessOutcome, HarnessSpec, child_environment, run_harness
+from oz.github.credentials import RunCredentials
+from oz.github.identity import GitHubLinks
+from oz.harness.runner import HarnessOutcome, HarnessSpec
 from oz.runs import execution, states
-from oz.runs.environments import RunEnvironment, environment_id_of, run_environment
+from oz.runs.environments import RunEnvironment
+from oz.runs.execute import execute_in
 from oz.runs.funding import fund_usage
+from oz.runs.starting import start_claimed
 from oz.runs.usage_feed import USAGE_FILE_VARIABLE, UsageFeed
-from oz.runs.workspace import SetupCancelled, prepare
 
 logger = logging.getLogger("oz.worker")
 
@@ -131,47 +131,14 @@ class EmbeddedWorker:
             run = execution.claim_next(session, self.worker_id)
             if run is None:
                 return False
-            uid, prompt = run.uid, run.prompt
-        with self._database.transaction() as session:
-            if not execution.mark_started(session, uid, self.worker_id):
-                return True
-            run = session.get(Run, uid)
-            assert run is not None
-            try:
-                environment = run_environment(
-                    session,
-                    run.team_uid,
-                    environment_id_of(session, run.agent_config, run.creator_agent_uid),
-                    at_start=True,
-                )
-                plan: IdentityPlan | None = plan_identity(
-                    session,
-                    creator_type=run.creator_type,
-                    user_uid=run.creator_user_uid,
-                    team_uid=run.team_uid,
-                    repos=environment.repos,
-                    links=self._github.links,
-                    now=utcnow(),
-                )
-                failure: OzError | None = None
-            except OzError as error:
-                plan, failure = None, error
-        logger.info("worker %s started run %s", self.worker_id, uid)
-
-        credentials = None
-        if plan is not None:
-            try:
-                credentials = self._credentials(plan)
-            except OzError as error:
-                failure = error
-        if failure is not None or credentials is None:
-            assert failure is not None
-            self._end_before_harness(uid, failure)
+            uid = run.uid
+        started = start_claimed(
+            self._database, self._catalog, self._github, self._secret, uid, self.worker_id
+        )
+        if started is None:
             return True
-        with self._database.transaction() as session:
-            execution.record_github_identity(session, uid, credentials.identity)
 
-        outcome = self._execute(uid, prompt, environment, credentials)
+        outcome = self._execute(uid, started.prompt, started.environment, started.credentials)
         result = execution.RunResult(
             state=outcome.state,
             status_message=outcome.status_message,
@@ -201,18 +168,6 @@ class EmbeddedWorker:
         )
         return True
 
-    def _credentials(self, plan: IdentityPlan) -> RunCredentials:
-        github = self._github
-        return obtain(plan, github.client, github.app, self._secret, github.links, utcnow())
-
-    def _end_before_harness(self, uid: str, failure: OzError) -> None:
-        """End a run whose environment or GitHub identity could not be set up."""
-        state = states.ERROR if isinstance(failure, ResourceUnavailable) else states.FAILED
-        result = execution.RunResult(state=state, status_message=status_message(failure))
-        with self._database.transaction() as session:
-            execution.complete(session, self._catalog, uid, self.worker_id, result)
-        logger.info("worker %s ended run %s before its harness: %s", self.worker_id, uid, failure)
-
     def _execute(
         self, uid: str, prompt: str, environment: RunEnvironment, credentials: RunCredentials
     ) -> HarnessOutcome:
@@ -235,30 +190,16 @@ class EmbeddedWorker:
                     return execution.current_state(session, uid) in states.TERMINAL_STATES
 
             def run_in(workdir: Path) -> HarnessOutcome:
-                started = time.monotonic()
-                try:
-                    prepare(
-                        workdir,
-                        repos=environment.repos,
-                        setup_commands=environment.setup_commands,
-                        github_url=self._github.github_url,
-                        env=child_environment(extra_env),
-                        deadline=started + self._timeout_seconds,
-                        should_cancel=should_cancel,
-                    )
-                except SetupCancelled:
-                    cancelled = {"message": "Cancelled while its environment was set up"}
-                    return HarnessOutcome(states.CANCELLED, cancelled, "", 0.0)
-                except OzError as error:
-                    failure = status_message(error)
-                    return HarnessOutcome(states.FAILED, failure, "", 0.0)
-                return run_harness(
-                    self._harness,
-                    prompt,
+                return execute_in(
                     workdir,
-                    timeout_seconds=max(1.0, self._timeout_seconds - (time.monotonic() - started)),
-                    should_cancel=should_cancel,
+                    harness=self._harness,
+                    prompt=prompt,
+                    environment=environment,
+                    credentials=credentials,
+                    github_url=self._github.github_url,
+                    timeout_seconds=self._timeout_seconds,
                     extra_env=extra_env,
+                    should_cancel=should_cancel,
                 )
 
             fresh = environment.uid is not None or self._workdir is None
@@ -271,15 +212,7 @@ class EmbeddedWorker:
                 assert self._workdir is not None
                 outcome = run_in(self._workdir)
             self._charge_reported_usage(uid, feed)
-        return HarnessOutcome(
-            outcome.state,
-            {
-                key: credentials.scrub(value) if isinstance(value, str) else value
-                for key, value in outcome.status_message.items()
-            },
-            credentials.scrub(outcome.output),
-            outcome.seconds,
-        )
+        return outcome
 
     def _charge_reported_usage(self, uid: str, feed: UsageFeed) -> None:
         """Charge the usage lines the harness wrote since the last call.

@@ -16,10 +16,11 @@ from oz.billing.reload import Reloader
 from oz.config import Settings
 from oz.db.engine import Database
 from oz.github.context import github_context
+from oz.runs.heartbeats import HeartbeatSweeper
 from oz.runs.worker import EmbeddedWorker
 from oz.server import oauth_callback, oauth_device, problems
 from oz.server.access_log import AccessLogMiddleware
-from oz.server.api import agents, api_keys, billing, environments, github, me, runs
+from oz.server.api import agents, api_keys, billing, environments, github, me, runs, workers
 from oz.server.state import ServerState
 from oz.web import app as web
 
@@ -50,7 +51,10 @@ def build_state(settings: Settings, *, start_worker: bool | None = None) -> Serv
             workdir=settings.worker_dir,
             worker_id=settings.worker_id,
         )
-    return ServerState(settings, database, secret, verifier, recorder, github, reloader, worker)
+    sweeper = HeartbeatSweeper(database, settings.worker_heartbeat_timeout_seconds)
+    return ServerState(
+        settings, database, secret, verifier, recorder, github, reloader, worker, sweeper
+    )
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:
@@ -67,9 +71,13 @@ def create_app(state: ServerState) -> FastAPI:
         state.recorder.start()
         if state.worker is not None:
             state.worker.start()
+        if state.sweeper is not None:
+            state.sweeper.start()
         try:
             yield
         finally:
+            if state.sweeper is not None:
+                state.sweeper.stop()
             if state.worker is not None:
                 state.worker.stop()
             state.recorder.stop()
@@ -93,7 +101,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_middleware(AccessLogMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (me, api_keys, agents, environments, runs, billing, github):
+    for module in (me, api_keys, agents, environments, runs, billing, github, workers):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(oauth_callback.router)

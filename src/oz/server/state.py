@@ -10,6 +10,7 @@ from oz.billing.reload import Reloader
 from oz.config import Settings
 from oz.db.engine import Database
 from oz.github.context import GitHubContext
+from oz.runs.heartbeats import HeartbeatSweeper
 from oz.runs.worker import EmbeddedWorker
 
 
@@ -23,3 +24,4 @@ class ServerState:
     github: GitHubContext
     reloader: Reloader | None = None
     worker: EmbeddedWorker | None = None
+    sweeper: HeartbeatSweeper | None = None
