@@ -83,6 +83,8 @@ def warm_up(url: str, path: str, header_values: list[str]) -> None:
             response = connection.getresponse()
             body = response.read()
             if response.status != 200:
-                raise RuntimeError(f"warm-up request to {url}{path} returned {response.status}: {body!r}")
+                raise RuntimeError(
+                    f"warm-up request to {url}{path} returned {response.status}: {body!r}"
+                )
     finally:
         connection.close()

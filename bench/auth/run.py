@@ -30,9 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 import load
+import psycopg
 import servers
 
 CONFIGS = ("oz-sqlite", "oz-postgres-2", "drf", "keyshield")
@@ -72,7 +71,8 @@ def started(config: str, work_dir: Path, args: argparse.Namespace) -> Iterator[l
             yield [server.url for server in running]
         elif config == "oz-postgres-2":
             with postgres_database(args.admin_url) as database_url:
-                env = servers.clean_env(OZ_DATABASE_URL=database_url, OZ_SECRET=os.urandom(32).hex())
+                secret = os.urandom(32).hex()
+                env = servers.clean_env(OZ_DATABASE_URL=database_url, OZ_SECRET=secret)
                 owner = servers.oz_init(work_dir / "replica-a", env)
                 servers.oz_seed_keys(env, owner, args.keys, keys_file)
                 for replica in ("replica-a", "replica-b"):

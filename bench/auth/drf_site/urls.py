@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.urls import path
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,14 +14,14 @@ from rest_framework_api_key.permissions import HasAPIKey, KeyParser
 
 
 class Health(APIView):
-    permission_classes = [AllowAny]
+    permission_classes: ClassVar[list[type[BasePermission]]] = [AllowAny]
 
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})
 
 
 class Me(APIView):
-    permission_classes = [HasAPIKey]
+    permission_classes: ClassVar[list[type[BasePermission]]] = [HasAPIKey]
 
     def get(self, request: Request) -> Response:
         # The library's documented way to identify the caller: parse the header again and
