@@ -1,0 +1,1 @@
+"""The comparison endpoints built with Django REST Framework and djangorestframework-api-key."""

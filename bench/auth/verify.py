@@ -1,0 +1,84 @@
+"""Time `KeyVerifier.verify` per call in-process: cache hit against the database path.
+
+For SQLite and PostgreSQL in turn, a throwaway database gets an owner and 10,000 keys.
+"cache hit" verifies one key again and again with the default 60 s cache; "database"
+verifies keys in rotation with the cache off (`cache_seconds=0`), so every call runs the
+lookup query. No last-use recorder is attached, so only verification is timed.
+
+Usage: .venv/bin/python bench/auth/verify.py [--keys 10000] [--admin-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import timeit
+from pathlib import Path
+
+import run
+import servers
+
+from oz.auth.verifier import KeyVerifier
+from oz.bootstrap import initialize
+from oz.config import Settings
+from oz.db.engine import Database
+
+HIT_CALLS = 100_000
+DATABASE_CALLS = 3_000
+REPEATS = 5
+
+
+def per_call_us(statement: object, calls: int) -> float:
+    """Return the best of `REPEATS` timings, in microseconds per call."""
+    timings = timeit.repeat(statement, number=calls, repeat=REPEATS)  # type: ignore[arg-type]
+    return min(timings) / calls * 1e6
+
+
+def measure(label: str, env: dict[str, str], keys: int, work_dir: Path) -> None:
+    settings = Settings.from_env(env)
+    result = initialize(settings, "owner@bench.invalid", "Bench", None)
+    owner = {"owner_uid": result.owner_uid, "owner_email": result.owner_email}
+    keys_file = work_dir / f"{label}-keys"
+    servers.oz_seed_keys(env, owner, keys, keys_file)
+    tokens = [line.removeprefix("Bearer ") for line in keys_file.read_text().splitlines()]
+
+    database = Database(settings.database_url)
+    secret = settings.read_secret()
+    cached = KeyVerifier(database, secret, cache_seconds=60)
+    uncached = KeyVerifier(database, secret, cache_seconds=0)
+    try:
+        cached.verify(tokens[0])
+        hit = per_call_us(lambda: cached.verify(tokens[0]), HIT_CALLS)
+        rotation = itertools.cycle(tokens)
+        miss = per_call_us(lambda: uncached.verify(next(rotation)), DATABASE_CALLS)
+    finally:
+        cached.close()
+        uncached.close()
+        database.dispose()
+    print(
+        f"{label:10s} cache hit {hit:7.2f} us/call ({HIT_CALLS} calls, best of {REPEATS})"
+        f" | database {miss:8.1f} us/call ({DATABASE_CALLS} calls over {len(tokens)} keys)"
+        f" | ratio {miss / hit:.0f}x",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=10_000)
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="oz-bench-verify-") as directory:
+        work_dir = Path(directory)
+        sqlite_env = servers.clean_env(OZ_DATA_DIR=str(work_dir / "sqlite"))
+        measure("sqlite", sqlite_env, args.keys, work_dir)
+        with run.postgres_database(args.admin_url) as database_url:
+            postgres_env = servers.clean_env(
+                OZ_DATA_DIR=str(work_dir / "postgres"), OZ_DATABASE_URL=database_url
+            )
+            measure("postgresql", postgres_env, args.keys, work_dir)
+
+
+if __name__ == "__main__":
+    main()
