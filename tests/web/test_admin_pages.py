@@ -481,3 +481,24 @@ def test_billing_without_csrf_is_rejected(signed_in: Web) -> None:
     )
 
     assert response.status_code == 403
+
+
+def test_resubmitted_invitation_form_keeps_the_first_link(signed_in: Web) -> None:
+    page = signed_in.client.get(MEMBERS)
+    data = {**hidden_fields(page.text), "email": "again@example.com", "role": "member"}
+    first = signed_in.client.post(f"{MEMBERS}/invite", data=data)
+    match = INVITATION_LINK.search(first.text)
+    assert match is not None, first.text
+    token = parse_qs(urlsplit(html.unescape(match.group(1))).query)["token"][0]
+
+    resubmitted = signed_in.client.post(f"{MEMBERS}/invite", data=data)
+
+    assert "already submitted, so no new invitation was created" in resubmitted.text
+    signed_in.client.cookies.clear()
+    assert signed_in.client.get(f"/join?token={token}").status_code == 200
+
+
+def test_messages_keep_an_email_as_written(signed_in: Web) -> None:
+    response = signed_in.submit(MEMBERS, f"{MEMBERS}/invite", email="owner@example.com")
+
+    assert "owner@example.com is already a member" in response.text

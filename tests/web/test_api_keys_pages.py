@@ -275,3 +275,19 @@ def test_member_may_not_delete_others_agent_keys(web: Web) -> None:
     text = html.unescape(response.text)
     assert "Only the team's owner or admins may delete agent keys" in text
     assert whoami_status(web, raw) == 200
+
+
+def test_members_see_delete_only_on_keys_they_may_delete(web: Web) -> None:
+
+    _, others = web.world.make_key(agent_uid=web.world.default_agent_uid, name="owner's agent key")
+    remember(others)
+    member = web.world.add_user("member@example.com")
+    web.world.set_password("a long member password", member)
+    assert web.sign_in("member@example.com", "a long member password").status_code == 303
+    remember(raw_key_of(create(web, name="mine", expiration="1d")))
+
+    page = web.client.get("/settings/api-keys").text
+
+    assert "owner&#39;s agent key" in page or "owner's agent key" in page
+    assert 'Delete<span class="visually-hidden"> mine</span>' in page
+    assert 'Delete<span class="visually-hidden"> owner' not in page

@@ -17,7 +17,7 @@ from oz.db.models import ApiKey, CloudAgent, User
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
 from oz.expiry import ExpiryError, resolve
 from oz.identity.agents import get_agent
-from oz.identity.teams import require_admin, team_uids_of
+from oz.identity.teams import require_admin, role_in, team_uids_of
 from oz.principal import Principal
 
 NAME_MAX_LENGTH = 100
@@ -162,6 +162,25 @@ def delete_key(session: Session, principal: Principal, uid: str) -> None:
 
     key.deleted_at = utcnow()
     announce_after_commit(session)
+
+
+def deletable_key_uids(session: Session, principal: Principal) -> set[str]:
+    """Return the uids of the visible keys that `principal` may delete (see `delete_key`)."""
+    deletable = set()
+    admin_of: dict[str, bool] = {}
+    for key in session.scalars(_visible_keys(session, principal)):
+        if key.creator_uid == principal.uid:
+            deletable.add(key.uid)
+            continue
+        agent = session.get(CloudAgent, key.agent_uid) if key.agent_uid else None
+        if agent is None:
+            continue
+        if agent.team_uid not in admin_of:
+            role = role_in(session, agent.team_uid, principal.uid)
+            admin_of[agent.team_uid] = role in ("owner", "admin")
+        if admin_of[agent.team_uid]:
+            deletable.add(key.uid)
+    return deletable
 
 
 def _view(session: Session, key: ApiKey) -> KeyView:

@@ -50,8 +50,8 @@ def _read_file(path: Path) -> dict[str, str]:
         return {}
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise CredentialStoreError(
-            f"{path} is readable by other users: run `chmod 600 {path}`, or `oz logout`"
-            " and sign in again"
+            f"{path} is readable by other users: run `chmod 600 {path}`, or delete it and"
+            " run `oz login` again"
         )
     try:
         stored = json.loads(path.read_text())

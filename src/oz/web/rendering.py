@@ -21,7 +21,10 @@ def sentence(message: str) -> str:
     text = message.strip()
     if not text:
         return text
-    text = text[0].upper() + text[1:]
+    first_word = text.split(" ", 1)[0]
+    # Capitalize words only: not an email address, a field name or a value.
+    if first_word.isalpha() and first_word.islower():
+        text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
 

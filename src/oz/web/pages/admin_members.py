@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from oz.auth import sessions
 from oz.errors import NotAuthorized, OzError
 from oz.identity import invitations, memberships
 from oz.server.deps import State
@@ -29,6 +30,8 @@ NOTICES = {
     " this team; agent keys they created keep working until an admin deletes them.",
     "transferred": "Ownership was transferred. You are now an admin of the team.",
     "revoked": "The invitation was revoked. Its link no longer works.",
+    "form-used": "That invitation form was already submitted, so no new invitation was"
+    " created, and the link shown before still works.",
 }
 
 
@@ -48,9 +51,11 @@ def _members_page(
     status_code: int = 200,
 ) -> Response:
     principal = admin.found.principal
-    with state.database.read() as session:
+    with state.database.transaction() as session:
         members = memberships.list_members(session, principal, admin.team_uid)
         pending = invitations.pending_invitations(session, principal, admin.team_uid)
+        # A one-time token: reloading the page that shows a new link creates nothing.
+        nonce = sessions.issue_form_nonce(session, admin.found.session_uid)
     context = admin_context(
         state,
         admin,
@@ -58,6 +63,7 @@ def _members_page(
         members=members,
         invitations=pending,
         lifetime_days=invitations.LIFETIME.days,
+        form_nonce=nonce,
         notice=NOTICES.get(notice or ""),
         values=values or {},
         errors=errors or {},
@@ -103,6 +109,7 @@ def invite(
     admin: AdminForm,
     email: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "member",
+    form_nonce: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"email": email, "role": role}
     if not email.strip():
@@ -110,6 +117,8 @@ def invite(
         return _members_page(request, state, admin, values=values, errors=errors, status_code=400)
     try:
         with state.database.transaction() as session:
+            if not sessions.consume_form_nonce(session, admin.found.session_uid, form_nonce):
+                return _redirect(admin, "form-used")
             invitation, token = invitations.create_invitation(
                 session, state.secret, admin.found.principal, admin.team_uid, email, role
             )

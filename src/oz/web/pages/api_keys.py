@@ -14,7 +14,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from oz.apikeys.service import KeyView, create_key, delete_key, list_keys
+from oz.apikeys.service import (
+    KeyView,
+    create_key,
+    deletable_key_uids,
+    delete_key,
+    list_keys,
+)
 from oz.auth import sessions
 from oz.auth.sessions import SignedIn
 from oz.errors import InvalidRequest, NotAuthorized, OzError, ResourceNotFound
@@ -57,10 +63,13 @@ def _key_rows(state: ServerState, found: SignedIn) -> list[KeyView]:
 def list_page(
     request: Request, state: State, found: SignedInUser, notice: str | None = None
 ) -> Response:
+    with state.database.read() as session:
+        deletable = deletable_key_uids(session, found.principal)
     context: dict[str, Any] = {
         "user": found.user,
         "csrf_token": csrf_token_of(state, found),
         "keys": _key_rows(state, found),
+        "deletable": deletable,
         "notice": NOTICES.get(notice or ""),
     }
     return render(request, "api_keys.html", context)
