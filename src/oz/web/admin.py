@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import Depends, Form
+from fastapi import Depends, Form, Response
+from fastapi.responses import RedirectResponse
 
 from oz.auth.sessions import SignedIn
 from oz.identity.memberships import administered_teams
@@ -80,3 +82,9 @@ def admin_context(state: ServerState, admin: AdminTeam, tab: str, **values: Any)
 
 AdminPage = Annotated[AdminTeam, Depends(admin_page)]
 AdminForm = Annotated[AdminTeam, Depends(admin_form)]
+
+
+def admin_redirect(admin: AdminTeam, tab: str, notice: str) -> Response:
+    """Send the browser back to an Admin Panel page of the same team, with a notice."""
+    query = urlencode({"team": admin.team_uid, "notice": notice})
+    return RedirectResponse(f"/admin/{tab}?{query}", status_code=303)

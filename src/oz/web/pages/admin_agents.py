@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
 from oz.db.models import ApiKey, CloudAgent
@@ -15,7 +13,7 @@ from oz.errors import OzError, ResourceNotFound
 from oz.identity import agents
 from oz.server.deps import State
 from oz.server.state import ServerState
-from oz.web.admin import AdminForm, AdminPage, AdminTeam, admin_context
+from oz.web.admin import AdminForm, AdminPage, AdminTeam, admin_context, admin_redirect
 from oz.web.rendering import render
 
 router = APIRouter(prefix="/admin/agents")
@@ -30,8 +28,7 @@ NOTICES = {
 
 
 def _redirect(admin: AdminTeam, notice: str) -> Response:
-    query = urlencode({"team": admin.team_uid, "notice": notice})
-    return RedirectResponse(f"/admin/agents?{query}", status_code=303)
+    return admin_redirect(admin, "agents", notice)
 
 
 def _key_counts(state: ServerState, team_uid: str) -> dict[str, int]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
 from oz.db.models import GitHubOrg, User
@@ -17,7 +15,7 @@ from oz.github.orgs import disable_org, normalize_org
 from oz.identity.teams import require_admin
 from oz.server.deps import State
 from oz.server.state import ServerState
-from oz.web.admin import AdminForm, AdminPage, AdminTeam, admin_context
+from oz.web.admin import AdminForm, AdminPage, AdminTeam, admin_context, admin_redirect
 from oz.web.rendering import render
 
 router = APIRouter(prefix="/admin/github")
@@ -67,8 +65,7 @@ def _github_page(
 
 
 def _redirect(admin: AdminTeam, notice: str) -> Response:
-    query = urlencode({"team": admin.team_uid, "notice": notice})
-    return RedirectResponse(f"/admin/github?{query}", status_code=303)
+    return admin_redirect(admin, "github", notice)
 
 
 @router.get("")

@@ -18,7 +18,7 @@ from oz.errors import NotAuthorized, OzError
 from oz.identity import invitations, memberships
 from oz.server.deps import State
 from oz.server.state import ServerState
-from oz.web.admin import AdminForm, AdminPage, AdminTeam, admin_context
+from oz.web.admin import AdminForm, AdminPage, AdminTeam, admin_context, admin_redirect
 from oz.web.rendering import render
 
 router = APIRouter(prefix="/admin")
@@ -36,8 +36,7 @@ NOTICES = {
 
 
 def _redirect(admin: AdminTeam, notice: str) -> Response:
-    query = urlencode({"team": admin.team_uid, "notice": notice})
-    return RedirectResponse(f"/admin/members?{query}", status_code=303)
+    return admin_redirect(admin, "members", notice)
 
 
 def _members_page(
