@@ -38,7 +38,7 @@ def whoami(server: OzServer, key: str) -> int:
     return server.oz("whoami", api_key=key).returncode
 
 
-def test_key_made_on_one_replica_works_on_the_other(replicas: tuple[OzServer, OzServer]) -> None:
+def test_key_works_on_other_replica(replicas: tuple[OzServer, OzServer]) -> None:
     first, second = replicas
     key = create_key(first, unique("replicated"))["raw_api_key"]
 
@@ -48,7 +48,7 @@ def test_key_made_on_one_replica_works_on_the_other(replicas: tuple[OzServer, Oz
     assert json.loads(shown.stdout)["email"] == "owner@example.com"
 
 
-def test_delete_on_one_replica_is_refused_by_the_other_at_once(
+def test_deleted_key_refused_by_other_replica(
     replicas: tuple[OzServer, OzServer],
 ) -> None:
     first, second = replicas
@@ -64,7 +64,7 @@ def test_delete_on_one_replica_is_refused_by_the_other_at_once(
     assert whoami(first, key) == EXIT_AUTHENTICATION
 
 
-def test_no_request_after_the_delete_is_accepted(replicas: tuple[OzServer, OzServer]) -> None:
+def test_no_request_accepted_after_delete(replicas: tuple[OzServer, OzServer]) -> None:
     first, second = replicas
     created = create_key(first, unique("under-load"))
     key = created["raw_api_key"]

@@ -6,7 +6,7 @@ Services announce revocations with `announce_after_commit`, in the revoking tran
   that shares the database (replicas on other hosts, `ozd user delete`) reads the epoch
   on each cache hit and drops its cache when the epoch moved;
 - after commit, listeners in this process (the key verifier's cache) drop what they hold
-  at once, and a marker file in the data directory tells processes on this host.
+  at once, and a marker file in the data directory reaches processes on this host.
 """
 
 from __future__ import annotations

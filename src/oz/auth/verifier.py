@@ -129,9 +129,9 @@ class KeyVerifier:
     def _epoch_unchanged(self, entry: _CacheEntry) -> bool:
         """Check a cached key against the database's revocation epoch.
 
-        Only a shared PostgreSQL database can have replicas on other hosts; processes that
-        share a SQLite file are on one host and learn of revocations from the marker file.
-        Without the database, refuse rather than trust the cache.
+        Only a shared PostgreSQL database can have replicas on other hosts. Processes that
+        share a SQLite file are on one host, so the marker file reaches them. Without the
+        database, refuse rather than trust the cache.
         """
         if self._epoch_engine is None:
             return True
