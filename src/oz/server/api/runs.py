@@ -69,6 +69,20 @@ class ReportBody(BaseModel):
     output: str | None = None
     request_usage: UsageBody | None = None
 
+    def result(self) -> execution.RunResult:
+        """Return the reported end of the run, with its final usage."""
+        usage = self.request_usage or UsageBody()
+        status_message = None
+        if self.status_message is not None:
+            status_message = self.status_message.model_dump(exclude_none=True)
+        return execution.RunResult(
+            state=self.state,
+            status_message=status_message,
+            output=self.output,
+            inference_cost=usage.inference_cost,
+            compute_cost=usage.compute_cost,
+        )
+
 
 def run_item(session: Session, run: Run) -> dict[str, Any]:
     """Render a run as the Oz RunItem object."""
@@ -260,16 +274,7 @@ def cancel_agent_run(run_id: str, principal: CurrentPrincipal, state: State) -> 
 def report_run(
     run_id: str, body: ReportBody, principal: CurrentPrincipal, state: State
 ) -> dict[str, Any]:
-    usage = body.request_usage or UsageBody()
-    result = execution.RunResult(
-        state=body.state,
-        status_message=body.status_message.model_dump(exclude_none=True)
-        if body.status_message
-        else None,
-        output=body.output,
-        inference_cost=usage.inference_cost,
-        compute_cost=usage.compute_cost,
-    )
+    result = body.result()
     with state.database.read() as session:
         first_time = execution.check_report(session, principal, run_id, result)
     if first_time:

@@ -16,7 +16,7 @@ from oz.billing.plans import to_credits
 from oz.billing.reload import Reload
 from oz.runs import execution, funding, self_hosted
 from oz.runs.starting import StartedRun
-from oz.server.api.runs import ReportBody, UsageBody, UsageReportBody
+from oz.server.api.runs import ReportBody, UsageReportBody
 from oz.server.deps import CurrentPrincipal, State
 
 router = APIRouter(tags=["workers"])
@@ -129,20 +129,11 @@ def report_end(
     principal: CurrentPrincipal,
     state: State,
 ) -> dict[str, Any]:
-    usage = body.request_usage or UsageBody()
-    result = execution.RunResult(
-        state=body.state,
-        status_message=body.status_message.model_dump(exclude_none=True)
-        if body.status_message
-        else None,
-        output=body.output,
-        inference_cost=usage.inference_cost,
-        compute_cost=usage.compute_cost,
-    )
+    result = body.result()
     with state.database.read() as session:
         self_hosted.claimed_run(session, principal, worker_id, run_id)
     reload = funding.fund_usage(
-        state.database, state.reloader, run_id, usage.inference_cost + usage.compute_cost
+        state.database, state.reloader, run_id, result.inference_cost + result.compute_cost
     )
     with state.database.transaction() as session:
         recorded = execution.complete(
