@@ -201,9 +201,7 @@ def test_revocation_reaches_another_process(world: World, tmp_path: Path) -> Non
         replica.verify(raw)
 
 
-def test_cache_is_not_trusted_when_the_database_is_unreachable(
-    world: World, verifier: KeyVerifier
-) -> None:
+def test_cache_untrusted_when_database_unreachable(world: World, verifier: KeyVerifier) -> None:
     from sqlalchemy.exc import OperationalError
 
     from oz.errors import UpstreamUnavailable

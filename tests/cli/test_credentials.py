@@ -66,7 +66,7 @@ def test_without_a_keyring_a_private_file_keeps_it() -> None:
     assert credentials.load("http://127.0.0.1:9000") is None
 
 
-def test_a_file_others_can_read_is_refused() -> None:
+def test_credentials_file_readable_by_others_rejected() -> None:
     keyring.set_keyring(fail.Keyring())
     credentials.save(URL, "ozs_token")
     credentials.credentials_file().chmod(0o644)

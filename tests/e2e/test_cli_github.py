@@ -106,9 +106,7 @@ def run_cloud(server: OzServer, key: str, environment_uid: str, prompt: str) -> 
     return run
 
 
-def test_personal_run_needs_a_connected_account_then_pushes_as_it(
-    server: OzServer, github: FakeGitHub
-) -> None:
+def test_personal_run_pushes_as_account(server: OzServer, github: FakeGitHub) -> None:
     key = create_key(server, unique("personal"))["raw_api_key"]
     widgets = environment(server, "acme/widgets")
 
@@ -154,9 +152,7 @@ def connect(server: OzServer, key: str) -> None:
     assert "Connected to GitHub as octocat" in stdout
 
 
-def test_agent_run_pushes_as_the_app_once_the_org_is_enabled(
-    server: OzServer, github: FakeGitHub
-) -> None:
+def test_agent_run_pushes_as_app(server: OzServer, github: FakeGitHub) -> None:
     agent = create_agent(server, unique("Release bot"))
     agent_key = create_key(server, unique("agent"), "--agent", agent["uid"], "--no-expiration")
     widgets = environment(server, "acme/widgets")
@@ -216,7 +212,7 @@ def test_environment_commands_round_trip(server: OzServer) -> None:
     assert forced.returncode == 0, failure(forced)
 
 
-def test_bad_org_names_and_empty_environment_are_usage_errors(server: OzServer) -> None:
+def test_bad_org_and_environment_are_usage_errors(server: OzServer) -> None:
     slash = server.oz("github", "org", "enable", "acme/widgets", api_key=server.owner_key)
     empty = server.oz("agent", "run-cloud", "-e", " ", "-p", "p", api_key=server.owner_key)
 

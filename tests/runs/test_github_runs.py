@@ -164,7 +164,7 @@ def test_personal_run_pushes_as_the_connected_account(setup: Setup) -> None:
     assert_no_token(run, USER_TOKEN)
 
 
-def test_personal_run_without_an_account_is_refused_with_a_link(setup: Setup) -> None:
+def test_personal_run_without_account_rejected(setup: Setup) -> None:
     environment = setup.environment("acme/widgets")
 
     with pytest.raises(ExternalAuthenticationRequired) as refused:
@@ -208,7 +208,7 @@ def test_agent_run_without_authorization_reads_but_cannot_push(setup: Setup) -> 
     assert setup.github.last_commit("octocat/public-notes").startswith("Seed")
 
 
-def test_agent_run_without_authorization_cannot_clone_a_private_repo(setup: Setup) -> None:
+def test_unauthorized_agent_cannot_clone_private_repo(setup: Setup) -> None:
     uid = setup.start(setup.agent, setup.environment("acme/widgets"))
 
     run, _ = setup.work(uid, "widgets")
@@ -233,7 +233,7 @@ def test_repo_outside_the_enabled_orgs_is_refused(setup: Setup) -> None:
 def test_expired_app_jwt_fails_the_run(setup: Setup, frozen_clock: Clock) -> None:
     setup.enable_acme()
     uid = setup.start(setup.agent, setup.environment("acme/widgets"))
-    # The server clock runs behind, so the JWT it signs expired before GitHub sees it.
+    # The server clock runs behind, so the JWT it signs has expired when GitHub checks it.
     frozen_clock.now = utcnow().replace(year=2020)
 
     run, seen = setup.work(uid, "widgets")
@@ -247,7 +247,7 @@ def test_expired_app_jwt_fails_the_run(setup: Setup, frozen_clock: Clock) -> Non
     assert setup.github.minted == {}
 
 
-def test_revoked_user_token_fails_the_run_with_a_link(setup: Setup) -> None:
+def test_revoked_user_token_fails_run(setup: Setup) -> None:
     setup.github.grants["octocat"] = {"acme/widgets"}
     setup.connect_user()
     uid = setup.start(setup.world.owner, setup.environment("acme/widgets"))
@@ -291,7 +291,7 @@ def test_failing_setup_command_is_named(setup: Setup) -> None:
     assert seen == {}
 
 
-def test_setup_commands_run_in_the_working_directory_with_credentials(setup: Setup) -> None:
+def test_setup_commands_get_credentials(setup: Setup) -> None:
     setup.github.grants["octocat"] = {"acme/widgets"}
     setup.connect_user()
     environment = setup.environment(

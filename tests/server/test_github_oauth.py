@@ -92,7 +92,7 @@ def test_denied_authorization_says_so(api: Api, github: FakeGitHub) -> None:
     assert "The user denied" in callback.text
 
 
-def test_without_an_oauth_app_the_token_route_is_named(api: Api) -> None:
+def test_authorization_without_oauth_app_names_token(api: Api) -> None:
     response = api.client.post(AUTHORIZATION, headers=api.headers())
 
     assert response.status_code == 403

@@ -40,7 +40,7 @@ def test_enabling_twice_keeps_one_row(api: Api, github: FakeGitHub) -> None:
     assert len(api.client.get(ORGS, headers=api.headers()).json()["orgs"]) == 1
 
 
-def test_org_without_the_app_is_refused_naming_the_fix(api: Api, github: FakeGitHub) -> None:
+def test_org_without_app_rejected(api: Api, github: FakeGitHub) -> None:
     response = api.client.put(f"{ORGS}/elsewhere", json={}, headers=api.headers())
 
     assert response.status_code == 400
@@ -56,9 +56,7 @@ def test_wrong_installation_id_is_refused(api: Api, github: FakeGitHub) -> None:
     assert "(777)" in response.json()["detail"]
 
 
-def test_app_with_the_wrong_key_is_an_external_authentication_error(
-    api: Api, github: FakeGitHub
-) -> None:
+def test_app_wrong_key_needs_external_authentication(api: Api, github: FakeGitHub) -> None:
     other_key, _ = key_pair()
     use_github(api, github.url, github_app=GitHubApp(APP_ID, other_key))
 

@@ -3,7 +3,7 @@
 1. The CLI requests a device code and a short user code (`POST /oauth/device/code`).
 2. It shows the user code and `/device`; the signed-in user enters it there and approves.
 3. The CLI polls `POST /oauth/token` every `interval` seconds and, once approved,
-   receives a CLI session token, exactly once.
+   receives a CLI session token; a second poll with the same code gets `invalid_grant`.
 
 Polling errors are those of RFC 8628 section 3.5: `authorization_pending`, `slow_down`
 (the interval grows by 5 s), `access_denied`, `expired_token`, and `invalid_grant` for

@@ -249,9 +249,10 @@ def serve(
 
 
 def _public_url(host: str, port: int) -> str | None:
-    """The URL of a server listening on `host`, unless it listens on every address."""
+    """Return the URL of a server listening on `host`, or None when it listens on every
+    address."""
     if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a comparison, not a bind
-        return None  # reachable under a name only the operator knows: OZ_PUBLIC_URL
+        return None  # reached under a host name that only OZ_PUBLIC_URL can give
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 

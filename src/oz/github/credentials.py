@@ -8,8 +8,8 @@ environment:
   oz.github.git_credential` git's credential helper for the GitHub host, so clones and
   pushes authenticate without a token in any URL, file or argument list.
 
-A run without GitHub credentials gets the same helper, which rejects the request with the
-reason, so a failed push tells the user what to configure.
+A run without GitHub credentials gets the same helper, which rejects the request and prints
+the reason, so a failed push names what to configure.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def _app_credentials(
             tokens[org] = create_installation_token(client, app, installation_id, now).token
         except GitHubTokenRejected as exc:
             raise ExternalAuthenticationRequired(
-                f"GitHub refused the App's credentials for {org}: {exc}. Check"
+                f"GitHub rejected the App's credentials for {org}: {exc}. Check"
                 " OZ_GITHUB_APP_ID, the private key and this server's clock",
                 provider="github",
             ) from None

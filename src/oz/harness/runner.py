@@ -56,7 +56,7 @@ class HarnessOutcome:
 
 @dataclass(frozen=True)
 class ProcessResult:
-    """How a child process ended: `reason` is None, "cancelled", "timeout" or "not started"."""
+    """The end of a child process: `reason` is None, "cancelled", "timeout" or "not started"."""
 
     returncode: int | None
     stdout: str
@@ -67,7 +67,8 @@ class ProcessResult:
 
 
 def child_environment(extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a run's processes: ours without oz's credentials, plus `extra_env`."""
+    """Return the environment of a run's processes: ours without oz's credentials, plus
+    `extra_env`."""
     env = {k: v for k, v in os.environ.items() if k not in WITHHELD_VARIABLES}
     env.update(extra_env or {})
     return env
