@@ -9,6 +9,12 @@ PrincipalType = Literal["user", "service_account"]
 
 
 @dataclass(frozen=True)
+class TeamRef:
+    uid: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Principal:
     """The authenticated caller.
 
@@ -22,6 +28,10 @@ class Principal:
     email: str | None = None
     team_uid: str | None = None
     key_uid: str | None = None
+    # The teams as of the credential's lookup, oldest membership first, for describing
+    # the caller (`GET /me`); None when not loaded. Authorization reads memberships from
+    # the database instead.
+    teams: tuple[TeamRef, ...] | None = None
 
     @property
     def is_human(self) -> bool:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from oz import keys
 from oz.apikeys.service import delete_key
 from oz.auth import revocations
 from oz.auth.verifier import KeyVerifier
-from oz.errors import AuthenticationRequired
+from oz.errors import AuthenticationRequired, UpstreamUnavailable
 from oz.identity.agents import delete_agent
 from oz.identity.teams import delete_user
 from tests.conftest import Clock
+from tests.support.databases import PostgresDatabases
 from tests.support.world import World
 
 
@@ -201,21 +206,90 @@ def test_revocation_reaches_another_process(world: World, tmp_path: Path) -> Non
         replica.verify(raw)
 
 
-def test_cache_untrusted_when_database_unreachable(world: World, verifier: KeyVerifier) -> None:
-    from sqlalchemy.exc import OperationalError
+@pytest.fixture
+def postgres_world(postgres: PostgresDatabases) -> Iterator[World]:
+    """A world on PostgreSQL only: SQLite has no replicas on other hosts, so no epoch."""
+    database = postgres.fresh()
+    yield World(database)
+    database.dispose()
 
-    from oz.errors import UpstreamUnavailable
 
-    if verifier._epoch_engine is None:
-        pytest.skip("SQLite has no replicas on other hosts, so no epoch to read")
-    _, raw = world.make_key()
+class _Unreachable:
+    def connect(self) -> object:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+
+def test_cache_untrusted_when_database_unreachable(postgres_world: World) -> None:
+    verifier = KeyVerifier(postgres_world.database, postgres_world.secret, cache_seconds=60)
+    _, raw = postgres_world.make_key()
     verifier.verify(raw)
 
-    class Unreachable:
-        def connect(self) -> object:
-            raise OperationalError("SELECT", {}, Exception("connection refused"))
-
-    verifier._epoch_engine = Unreachable()  # type: ignore[assignment]
+    verifier._epoch_engine = _Unreachable()  # type: ignore[assignment]
 
     with pytest.raises(UpstreamUnavailable):
         verifier.verify(raw)
+
+
+def test_event_loop_path_sees_other_revocations(world: World, tmp_path: Path) -> None:
+    """`authenticate` answers cached keys on the event loop and still sees a revocation
+    made by another process: through the shared epoch read on PostgreSQL, the marker
+    file on SQLite."""
+    marker = revocations.use_marker(tmp_path) if world.database.url.startswith("sqlite") else None
+    replica = KeyVerifier(world.database, world.secret, cache_seconds=60, marker=marker)
+    revocations.unsubscribe(replica.invalidate)  # as if the delete ran in another process
+    view, raw = world.make_key()
+
+    async def twice() -> tuple[str, str]:
+        first = await replica.authenticate(f"Bearer {raw}")
+        second = await replica.authenticate(f"Bearer {raw}")
+        return first.uid, second.uid
+
+    assert asyncio.run(twice()) == (world.owner.uid, world.owner.uid)
+
+    with world.database.transaction() as session:
+        delete_key(session, world.owner, view.uid)
+
+    with pytest.raises(AuthenticationRequired, match="it is unknown, or it was deleted"):
+        asyncio.run(replica.authenticate(f"Bearer {raw}"))
+    replica.close()
+
+
+@pytest.mark.parametrize("header", [None, "Basic abc", "Bearer sk-live-123"])
+def test_event_loop_path_rejects_bad_headers(verifier: KeyVerifier, header: str | None) -> None:
+    with pytest.raises(AuthenticationRequired):
+        asyncio.run(verifier.authenticate(header))
+
+
+def test_event_loop_path_fails_closed_on_drop(
+    postgres_world: World,
+) -> None:
+    """A replica whose database connection is cut answers 503 rather than trusting its
+    cache, and reconnects for the next request."""
+    verifier = KeyVerifier(postgres_world.database, postgres_world.secret, cache_seconds=60)
+    _, raw = postgres_world.make_key()
+    header = f"Bearer {raw}"
+
+    async def scenario() -> tuple[str, BaseException | None, str]:
+        first = await verifier.authenticate(header)  # cached, and the epoch connection open
+        await verifier.authenticate(header)
+        assert verifier._postgres_epoch is not None
+        connection = verifier._postgres_epoch._connection
+        assert connection is not None
+        with postgres_world.database.engine.begin() as admin:
+            admin.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": connection.info.backend_pid}
+            )
+        try:
+            await verifier.authenticate(header)
+            refused = None
+        except UpstreamUnavailable as exc:
+            refused = exc
+        again = await verifier.authenticate(header)
+        return first.uid, refused, again.uid
+
+    first, refused, again = asyncio.run(scenario())
+    verifier.close()
+
+    assert first == again == postgres_world.owner.uid
+    assert isinstance(refused, UpstreamUnavailable)
+    assert "cannot be reached" in str(refused)

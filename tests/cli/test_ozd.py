@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 from pathlib import Path
 
@@ -337,3 +338,16 @@ def test_init_pretty_output_names_the_sign_in(runner: CliRunner, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "Sign in to the web app at /sign-in as owner@localhost." in result.output
     assert "correct horse battery" not in result.output
+
+
+def test_listening_socket_is_tcp_for_nodelay(tmp_path: Path) -> None:
+    # asyncio turns Nagle's algorithm off on accepted sockets only when their protocol is
+    # IPPROTO_TCP; with Nagle on, keep-alive responses waited about 40 ms for an ACK.
+    from oz.cli.ozd import _listen
+
+    sock = _listen("127.0.0.1", 0, tmp_path / "port")
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert (tmp_path / "port").read_text().strip() == str(sock.getsockname()[1])
+    finally:
+        sock.close()

@@ -73,6 +73,15 @@ def announce_after_commit(session: Session) -> None:
     on_commit(session, announce)
 
 
+def announce_membership_change(session: Session) -> None:
+    """Drop cached principals when a user joins or leaves a team.
+
+    A cached principal carries its teams for describing the caller, so a membership
+    change reaches every cache the way a revocation does.
+    """
+    announce_after_commit(session)
+
+
 def raise_epoch(session: Session) -> None:
     insert = insert_for(session)
     statement = insert(RevocationEpoch).values(id=EPOCH_ROW, value=1)

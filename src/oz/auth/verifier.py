@@ -8,19 +8,35 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from oz import keys
 from oz.auth import cli_sessions, revocations
+from oz.auth.epoch import UNREACHABLE, EpochReader, PostgresEpoch
 from oz.auth.last_used import LastUseRecorder
 from oz.clock import utcnow
 from oz.db.engine import Database
-from oz.db.models import ApiKey, CloudAgent, User
+from oz.db.models import ApiKey, CloudAgent, Team, User
 from oz.errors import AuthenticationRequired, UpstreamUnavailable
-from oz.principal import Principal
+from oz.identity.teams import teams_of
+from oz.principal import Principal, TeamRef
 
 BEARER = "bearer"
+
+
+def _bearer_token(header: str | None) -> str:
+    if not header:
+        raise AuthenticationRequired(
+            "missing Authorization header: send 'Authorization: Bearer wk-...'"
+        )
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != BEARER or not token.strip():
+        raise AuthenticationRequired(
+            "the Authorization header must be 'Bearer' followed by an API key"
+        )
+    return token
 
 
 @dataclass(frozen=True)
@@ -36,12 +52,13 @@ class _CacheEntry:
 class KeyVerifier:
     """Verify API keys against the database, caching recent successes.
 
-    Revocation is immediate: a key delete announces itself after commit (see
-    `oz.auth.revocations`), which empties the cache and bumps an epoch. A revocation
-    by another process on the same data directory changes the marker file, which
-    empties the cache at the next cache hit. A lookup that
-    read the database before the delete committed finds the epoch changed and does not
-    store its result, so no request that starts after a delete returned is accepted.
+    Revocation is immediate. A key delete raises the database's revocation epoch in its
+    transaction and, after commit, empties this process's cache (see
+    `oz.auth.revocations`). Other processes on this host notice the marker file at their
+    next cache hit. On PostgreSQL, whose replicas may run on other hosts, every cache hit
+    also compares its entry's epoch with the database's. A lookup that read the database
+    before the delete committed finds the local epoch changed and does not store its
+    result. So no request that starts after a delete returned is accepted.
     """
 
     def __init__(
@@ -62,13 +79,19 @@ class KeyVerifier:
         self._marker = marker
         self._marker_version = revocations.marker_version(marker) if marker else 0
         self._epoch_engine = None
+        self._postgres_epoch = None
+        self._epoch_reader = None
         if database.engine.dialect.name == "postgresql":
             # One round trip per read: no BEGIN and ROLLBACK around it.
             self._epoch_engine = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._postgres_epoch = PostgresEpoch(database.engine.url)
+            self._epoch_reader = EpochReader(self._postgres_epoch.read)
         revocations.subscribe(self.invalidate)
 
     def close(self) -> None:
         revocations.unsubscribe(self.invalidate)
+        if self._postgres_epoch is not None:
+            self._postgres_epoch.close()
 
     def invalidate(self) -> None:
         with self._lock:
@@ -86,32 +109,34 @@ class KeyVerifier:
 
     def authenticate_header(self, header: str | None) -> Principal:
         """Verify an `Authorization` header value."""
-        if not header:
-            raise AuthenticationRequired(
-                "missing Authorization header: send 'Authorization: Bearer wk-...'"
-            )
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != BEARER or not token.strip():
-            raise AuthenticationRequired(
-                "the Authorization header must be 'Bearer' followed by an API key"
-            )
-        return self.verify(token)
+        return self.verify(_bearer_token(header))
+
+    async def authenticate(self, header: str | None) -> Principal:
+        """Verify an `Authorization` header from the event loop.
+
+        A cached key is accepted in place, on PostgreSQL after an epoch read shared with
+        concurrent requests. A cache miss and an `oz login` session are verified in a
+        worker thread.
+        """
+        token = _bearer_token(header).strip()
+        if not cli_sessions.is_session_token(token):
+            digest = self._digest(token)
+            entry = self._fresh_entry(digest)
+            if entry is not None:
+                if self._epoch_reader is None or (
+                    await self._epoch_reader.read() == entry.revocation_epoch
+                ):
+                    return self._accept(entry.principal, entry.expires_at, utcnow())
+                self.invalidate()
+        return await to_thread.run_sync(self.verify, token)
 
     def verify(self, token: str) -> Principal:
         if cli_sessions.is_session_token(token.strip()):
             return self._verify_session(token.strip())
-        try:
-            raw = keys.parse(token)
-        except keys.KeyFormatError as exc:
-            raise AuthenticationRequired(str(exc)) from None
-
-        digest = keys.digest(raw, self._secret)
-        now = utcnow()
-        entry = self._cache.get(digest)
-        if entry is not None and entry.cached_until > time.monotonic():
-            if not self._marker_changed() and self._epoch_unchanged(entry):
-                return self._accept(entry.principal, entry.expires_at, now)
-            self.invalidate()
+        digest = self._digest(token)
+        principal = self._from_cache(digest)
+        if principal is not None:
+            return principal
 
         with self._lock:
             epoch = self._epoch
@@ -124,27 +149,50 @@ class KeyVerifier:
                     time.monotonic() + self._cache_seconds,
                     revocation_epoch,
                 )
-        return self._accept(principal, expires_at, now)
+        return self._accept(principal, expires_at, utcnow())
 
-    def _epoch_unchanged(self, entry: _CacheEntry) -> bool:
-        """Check a cached key against the database's revocation epoch.
+    def _digest(self, token: str) -> str:
+        try:
+            raw = keys.parse(token)
+        except keys.KeyFormatError as exc:
+            raise AuthenticationRequired(str(exc)) from None
+        return keys.digest(raw, self._secret)
+
+    def _fresh_entry(self, digest: str) -> _CacheEntry | None:
+        """Return the key's cache entry, or None when it timed out or a revocation on this
+        host emptied the cache. The caller checks the database's epoch."""
+        entry = self._cache.get(digest)
+        if entry is None or entry.cached_until <= time.monotonic():
+            return None
+        if self._marker_changed():
+            self.invalidate()
+            return None
+        return entry
+
+    def _from_cache(self, digest: str) -> Principal | None:
+        """Return the cached principal of a key, or None when it must be looked up."""
+        entry = self._fresh_entry(digest)
+        if entry is None:
+            return None
+        if self._epoch_engine is not None and self._read_epoch() != entry.revocation_epoch:
+            self.invalidate()
+            return None
+        return self._accept(entry.principal, entry.expires_at, utcnow())
+
+    def _read_epoch(self) -> int:
+        """Read the database's revocation epoch, or raise when it cannot be read.
 
         Only a shared PostgreSQL database can have replicas on other hosts. Processes that
         share a SQLite file are on one host, so the marker file reaches them. Without the
         database, refuse rather than trust the cache.
         """
-        if self._epoch_engine is None:
-            return True
-        # NOTE: one primary-key read per cached request; notifications from the revoking
-        # replica (LISTEN/NOTIFY with leases) could spare it.
+        assert self._epoch_engine is not None
         try:
             with self._epoch_engine.connect() as connection:
                 value = connection.execute(revocations.EPOCH_QUERY).scalar()
         except SQLAlchemyError:
-            raise UpstreamUnavailable(
-                "the database cannot be reached, so the API key cannot be checked: retry"
-            ) from None
-        return int(value or 0) == entry.revocation_epoch
+            raise UpstreamUnavailable(UNREACHABLE) from None
+        return int(value or 0)
 
     def _verify_session(self, token: str) -> Principal:
         """Look up an `oz login` session on every request, so revoking it takes effect."""
@@ -169,9 +217,10 @@ class KeyVerifier:
         with self._database.read() as session:
             revocation_epoch = revocations.read_epoch(session)
             row = session.execute(
-                select(ApiKey, User, CloudAgent)
+                select(ApiKey, User, CloudAgent, Team)
                 .join(User, User.uid == ApiKey.creator_uid)
                 .outerjoin(CloudAgent, CloudAgent.uid == ApiKey.agent_uid)
+                .outerjoin(Team, Team.uid == CloudAgent.team_uid)
                 .where(ApiKey.digest == digest, ApiKey.deleted_at.is_(None))
             ).one_or_none()
             if row is None:
@@ -179,7 +228,7 @@ class KeyVerifier:
                     "the API key is not valid: it is unknown, or it was deleted"
                     " (`oz api-key expire` deletes a key)"
                 )
-            key, user, agent = row
+            key, user, agent, team = row
 
             if key.kind == "agent":
                 if agent is None or agent.deleted_at is not None:
@@ -192,6 +241,7 @@ class KeyVerifier:
                     display_name=agent.name,
                     team_uid=agent.team_uid,
                     key_uid=key.uid,
+                    teams=(TeamRef(team.uid, team.name),) if team else (),
                 )
                 return principal, key.expires_at, revocation_epoch
 
@@ -203,5 +253,6 @@ class KeyVerifier:
                 display_name=user.display_name,
                 email=user.email,
                 key_uid=key.uid,
+                teams=tuple(TeamRef(team.uid, team.name) for team in teams_of(session, user.uid)),
             )
             return principal, key.expires_at, revocation_epoch

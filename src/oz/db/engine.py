@@ -10,11 +10,21 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# AnyIO's thread pool runs up to 40 request handlers at once. A smaller pool would close
+# SQLite connections as they come back and open new ones, each running the PRAGMAs below,
+# on every request under load.
+SQLITE_POOL_SIZE = 40
+
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=10,
+        )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_immediate)
         return engine

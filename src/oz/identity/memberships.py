@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from oz.auth.revocations import announce_membership_change
 from oz.db.models import ApiKey, CloudAgent, Membership, Team, User
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
 from oz.identity.teams import require_admin, role_in
@@ -108,6 +109,7 @@ def remove_member(session: Session, principal: Principal, team_uid: str, user_ui
 
     session.delete(membership)
     session.flush()
+    announce_membership_change(session)
 
 
 def transfer_ownership(

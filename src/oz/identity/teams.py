@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from oz.auth.revocations import announce_after_commit
+from oz.auth.revocations import announce_after_commit, announce_membership_change
 from oz.clock import utcnow
 from oz.db.models import ApiKey, CloudAgent, Membership, Team, User
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
@@ -48,6 +48,7 @@ def create_team(session: Session, name: str, owner: User) -> Team:
     session.add(Membership(team_uid=team.uid, user_uid=owner.uid, role="owner"))
     session.add(CloudAgent(team_uid=team.uid, name=DEFAULT_AGENT_NAME, is_default=True))
     session.flush()
+    announce_membership_change(session)
     return team
 
 
@@ -60,6 +61,7 @@ def add_member(session: Session, team_uid: str, user: User, role: str) -> Member
     membership = Membership(team_uid=team_uid, user_uid=user.uid, role=role)
     session.add(membership)
     session.flush()
+    announce_membership_change(session)
     return membership
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from oz import __version__
 from oz.auth import revocations
@@ -97,18 +97,17 @@ def create_app(state: ServerState) -> FastAPI:
     )
     app.state.oz = state
     problems.install(app)
-    web.install(app)
-    app.add_middleware(AccessLogMiddleware)
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Routes match in order: the health check and the REST API come before the pages.
+    @app.get("/healthz", tags=["health"], summary="Liveness check; needs no credential")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
     for module in (me, api_keys, agents, environments, runs, billing, github, workers):
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(oauth_callback.router)
     app.include_router(oauth_device.router)
-
-    @app.get("/healthz", tags=["health"], summary="Liveness check; needs no credential")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    web.install(app)
+    app.add_middleware(AccessLogMiddleware)
 
     return app

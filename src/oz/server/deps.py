@@ -21,17 +21,31 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
-def current_principal(request: Request) -> Principal:
-    """Authenticate the `Authorization: Bearer` header, or raise 401."""
-    principal = server_state(request).verifier.authenticate_header(
+async def current_principal(request: Request) -> Principal:
+    """Authenticate the `Authorization: Bearer` header, or raise 401.
+
+    A key in the verifier's cache is accepted on the event loop; a lookup that needs the
+    database runs in the thread pool.
+    """
+    principal = await server_state(request).verifier.authenticate(
         request.headers.get("authorization")
     )
     request.state.principal = principal
     return principal
 
 
+# Dependencies that do no I/O are async: FastAPI runs a plain function dependency in its
+# thread pool, a hand-off that costs more than the work.
+async def _server_state(request: Request) -> ServerState:
+    return server_state(request)
+
+
+async def _github_links(request: Request) -> GitHubLinks:
+    return github_links(request)
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-State = Annotated[ServerState, Depends(server_state)]
+State = Annotated[ServerState, Depends(_server_state)]
 
 
 def github_links(request: Request) -> GitHubLinks:
@@ -42,4 +56,4 @@ def github_links(request: Request) -> GitHubLinks:
     return links
 
 
-Links = Annotated[GitHubLinks, Depends(github_links)]
+Links = Annotated[GitHubLinks, Depends(_github_links)]

@@ -4,30 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
+from oz.db.engine import Database
 from oz.db.models import Team
 from oz.identity.teams import teams_of
-from oz.server.deps import CurrentPrincipal, State
+from oz.principal import Principal, TeamRef
+from oz.server.deps import CurrentPrincipal, server_state
 
 router = APIRouter(tags=["identity"])
 
 
 @router.get("/me", summary="Describe the authenticated principal")
-def whoami(principal: CurrentPrincipal, state: State) -> dict[str, Any]:
-    with state.database.read() as session:
+async def whoami(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+    # An API key's principal carries its teams from the verifier's lookup, so a cached
+    # key is answered without the database or the thread pool.
+    teams = principal.teams
+    if teams is None:
+        database = server_state(request).database
+        teams = await run_in_threadpool(_read_teams, database, principal)
+    return {
+        "uid": principal.uid,
+        "type": principal.type,
+        "display_name": principal.display_name,
+        "email": principal.email,
+        "team_uids": [team.uid for team in teams],
+        "team_names": [team.name for team in teams],
+        "api_key_uid": principal.key_uid,
+    }
+
+
+def _read_teams(database: Database, principal: Principal) -> tuple[TeamRef, ...]:
+    with database.read() as session:
         if principal.type == "service_account":
             assert principal.team_uid is not None
             team = session.get(Team, principal.team_uid)
-            teams = [team] if team else []
+            found = [team] if team else []
         else:
-            teams = teams_of(session, principal.uid)
-        return {
-            "uid": principal.uid,
-            "type": principal.type,
-            "display_name": principal.display_name,
-            "email": principal.email,
-            "team_uids": [team.uid for team in teams],
-            "team_names": [team.name for team in teams],
-            "api_key_uid": principal.key_uid,
-        }
+            found = teams_of(session, principal.uid)
+        return tuple(TeamRef(team.uid, team.name) for team in found)
