@@ -44,6 +44,7 @@ print(f"harness received: {os.environ['OZ_PROMPT']}")
 """
 
 HEARTBEAT_TIMEOUT = "2"
+REPLICA_SECRET = "worker-replica-secret-0123456789abcdef01"
 WAIT_SECONDS = 60.0
 
 
@@ -55,9 +56,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(server_factory: ServerFactory) -> OzServer:
+def server(backend: str, server_factory: ServerFactory) -> OzServer:
     """A server whose runs only `oz worker` processes execute, with a 2 s heartbeat timeout."""
-    return server_factory("sqlite", OZ_WORKER="off", OZ_WORKER_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT)
+    return server_factory(backend, OZ_WORKER="off", OZ_WORKER_HEARTBEAT_TIMEOUT=HEARTBEAT_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +232,49 @@ def test_killed_worker_run_ends_error_usage_charged_once(
     assert sum(pool["credits"] for pool in run["billing"]["pools"]) == 2.5
 
 
+def test_two_replicas_end_a_silent_run_once(
+    server_factory: ServerFactory,
+    workers: Workers,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Both replicas of one PostgreSQL database sweep; exactly one ends the run."""
+    sweeping = {"OZ_WORKER": "off", "OZ_WORKER_HEARTBEAT_TIMEOUT": HEARTBEAT_TIMEOUT}
+    first = server_factory("postgresql", OZ_SECRET=REPLICA_SECRET, **sweeping)
+    data_dir = tmp_path_factory.mktemp("replica")
+    second = OzServer(data_dir, data_dir / "ozd-e2e-replica.log", first.database_url, first.env)
+    second.serve()
+    try:
+        key = create_key(
+            first, unique("worker"), "--no-expiration", "--agent", first.default_agent_uid
+        )["raw_api_key"]
+        pid_file = tmp_path / "harness.pid"
+        run_id = queue(first, f"bill-then-sleep {pid_file}", "box-swept")
+        worker = workers.start(first, key, "box-swept")
+        wait_for(
+            lambda: get(first, run_id)["request_usage"]["inference_cost"] == 2.5,
+            "the usage report",
+        )
+
+        worker.kill()
+        worker.wait()
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        run = wait_for_end(first, run_id)
+        time.sleep(2 * float(HEARTBEAT_TIMEOUT))  # both replicas swept again since
+    finally:
+        second.stop()
+
+    ended_by = [
+        replica.log_path.read_text().count(f"run {run_id} ended ERROR")
+        for replica in (first, second)
+    ]
+    assert sum(ended_by) == 1
+    assert run["state"] == "ERROR"
+    assert get(first, run_id)["status_message"] == run["status_message"]
+    assert sum(pool["credits"] for pool in run["billing"]["pools"]) == 2.5
+
+
 def test_sigterm_lets_short_run_finish(server: OzServer, agent_key: str, workers: Workers) -> None:
     run_id = queue(server, "nap 1", "box-grace")
     worker = workers.start(server, agent_key, "box-grace", "--grace-seconds", "20")
@@ -301,8 +345,10 @@ def test_worker_rejects_bad_id(server: OzServer, agent_key: str, worker_id: str)
     assert "--worker-id" in result.stderr
 
 
-def test_worker_survives_server_restart(server_factory: ServerFactory, workers: Workers) -> None:
-    server = server_factory("sqlite", OZ_WORKER="off", OZ_WORKER_HEARTBEAT_TIMEOUT="60")
+def test_worker_survives_server_restart(
+    backend: str, server_factory: ServerFactory, workers: Workers
+) -> None:
+    server = server_factory(backend, OZ_WORKER="off", OZ_WORKER_HEARTBEAT_TIMEOUT="60")
     key = create_key(
         server, unique("worker"), "--no-expiration", "--agent", server.default_agent_uid
     )["raw_api_key"]
