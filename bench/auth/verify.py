@@ -3,7 +3,10 @@
 For SQLite and PostgreSQL in turn, a throwaway database gets an owner and 10,000 keys.
 "cache hit" verifies one key again and again with the default 60 s cache; "database"
 verifies keys in rotation with the cache off (`cache_seconds=0`), so every call runs the
-lookup query. No last-use recorder is attached, so only verification is timed.
+lookup query. "event loop" is the server's path: `KeyVerifier.authenticate` from
+`CONCURRENCY` tasks at once on cached keys, where PostgreSQL shares each revocation-epoch
+read among the requests waiting for it; it reports wall time per call and the epoch reads.
+No last-use recorder is attached, so only verification is timed.
 
 Usage: .venv/bin/python bench/auth/verify.py [--keys 10000] [--admin-url URL]
 """
@@ -11,8 +14,10 @@ Usage: .venv/bin/python bench/auth/verify.py [--keys 10000] [--admin-url URL]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import tempfile
+import time
 import timeit
 from pathlib import Path
 
@@ -25,6 +30,8 @@ from oz.config import Settings
 from oz.db.engine import Database
 
 HIT_CALLS = 100_000
+LOOP_CALLS = 20_000
+CONCURRENCY = 32
 DATABASE_CALLS = 3_000
 REPEATS = 5
 
@@ -33,6 +40,25 @@ def per_call_us(statement: object, calls: int) -> float:
     """Return the best of `REPEATS` timings, in microseconds per call."""
     timings = timeit.repeat(statement, number=calls, repeat=REPEATS)  # type: ignore[arg-type]
     return min(timings) / calls * 1e6
+
+
+def event_loop_us(verifier: KeyVerifier, tokens: list[str]) -> tuple[float, int]:
+    """Return wall microseconds per `authenticate` call and the epoch reads it took."""
+    headers = [f"Bearer {token}" for token in tokens]
+    reads_before = verifier.epoch_reads
+
+    async def client(offset: int) -> None:
+        for index in range(LOOP_CALLS // CONCURRENCY):
+            await verifier.authenticate(headers[(offset + index * CONCURRENCY) % len(headers)])
+
+    async def all_clients() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(offset) for offset in range(CONCURRENCY)))
+        return time.perf_counter() - started
+
+    seconds = asyncio.run(all_clients())
+    calls = LOOP_CALLS // CONCURRENCY * CONCURRENCY
+    return seconds / calls * 1e6, verifier.epoch_reads - reads_before
 
 
 def measure(label: str, env: dict[str, str], keys: int, work_dir: Path) -> None:
@@ -52,6 +78,9 @@ def measure(label: str, env: dict[str, str], keys: int, work_dir: Path) -> None:
         hit = per_call_us(lambda: cached.verify(tokens[0]), HIT_CALLS)
         rotation = itertools.cycle(tokens)
         miss = per_call_us(lambda: uncached.verify(next(rotation)), DATABASE_CALLS)
+        for token in tokens[:1000]:
+            cached.verify(token)
+        loop, reads = event_loop_us(cached, tokens[:1000])
     finally:
         cached.close()
         uncached.close()
@@ -60,6 +89,13 @@ def measure(label: str, env: dict[str, str], keys: int, work_dir: Path) -> None:
         f"{label:10s} cache hit {hit:7.2f} us/call ({HIT_CALLS} calls, best of {REPEATS})"
         f" | database {miss:8.1f} us/call ({DATABASE_CALLS} calls over {len(tokens)} keys)"
         f" | ratio {miss / hit:.0f}x",
+        flush=True,
+    )
+    calls = LOOP_CALLS // CONCURRENCY * CONCURRENCY
+    shared = f"{reads} epoch reads, {calls / reads:.1f} calls per read" if reads else "no reads"
+    print(
+        f"{label:10s} event loop {loop:6.2f} us/call ({calls} calls by {CONCURRENCY} tasks over"
+        f" 1000 cached keys) | {shared}",
         flush=True,
     )
 

@@ -88,6 +88,11 @@ class KeyVerifier:
             self._epoch_reader = EpochReader(self._postgres_epoch.read)
         revocations.subscribe(self.invalidate)
 
+    @property
+    def epoch_reads(self) -> int:
+        """Revocation-epoch reads the event-loop path has made (PostgreSQL only)."""
+        return self._epoch_reader.reads if self._epoch_reader else 0
+
     def close(self) -> None:
         revocations.unsubscribe(self.invalidate)
         if self._postgres_epoch is not None:
