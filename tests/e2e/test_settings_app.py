@@ -1,7 +1,7 @@
 """`oz settings` driven headless through Textual's pilot, against a real `ozd serve`.
 
-Screenshots land in test-artifacts/settings/ (see docs/settings.md); raw keys in them
-are masked.
+Screenshots land in test-artifacts/settings/ (see docs/settings.md), with raw keys
+masked.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, RadioButton, Select, Static
 
 from oz.client.http import OzClient
 from oz.settings_app.api import SettingsApi
@@ -35,7 +35,7 @@ OWNER_EMAIL = "owner@example.com"
 
 @pytest.fixture(scope="module")
 def server(server_factory: ServerFactory) -> OzServer:
-    """A SQLite server shared by the module; PostgreSQL is covered by the CLI tests."""
+    """A SQLite server shared by the module. The CLI tests cover PostgreSQL."""
     return server_factory("sqlite")
 
 
@@ -136,6 +136,35 @@ async def test_table_shows_every_column(server: OzServer) -> None:
 
 
 @run_async
+async def test_keyboard_focus_order_and_footer(server: OzServer) -> None:
+    app = settings_app(server)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first_focus = app.focused
+        chain = [widget.id for widget in app.screen.focus_chain]
+        footer = {
+            binding.key_display or binding.key: binding.description
+            for _, binding, enabled, _ in app.active_bindings.values()
+            if binding.show and enabled
+        }
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", "enter")
+        await settle(pilot)
+        after_sidebar = app.focused
+
+    assert isinstance(first_focus, KeyTable)
+    assert chain == ["sidebar", "create-key", "delete-key", "key-table"]
+    assert footer == {
+        "c": "Create",
+        "d": "Delete",
+        "r": "Refresh",
+        "1-6": "Sort",
+        "q": "Quit",
+    }
+    assert isinstance(after_sidebar, KeyTable)
+
+
+@run_async
 async def test_sort_by_key_binding_and_header(server: OzServer) -> None:
     for name in ("Beta", "alpha", "gamma"):
         create_key(server, unique(name))
@@ -153,20 +182,13 @@ async def test_sort_by_key_binding_and_header(server: OzServer) -> None:
         )
         await pilot.click(KeyTable, offset=(header_x + 2, 0))
         await pilot.pause()
-        sorted_column = table.sort_column
-        created_order = [table.api_keys[uid].created_at for uid in table_row_uids(table)]
+        created_header = table.columns["created"].label.plain
+        created_order = [table.api_keys[uid].created_at for uid in table.listed_uids()]
 
     assert by_name == sorted(by_name, key=str.casefold)
     assert by_name_reversed == list(reversed(by_name))
-    assert sorted_column == "created"
+    assert created_header == "Created ▲"
     assert created_order == sorted(created_order)
-
-
-def table_row_uids(table: KeyTable) -> list[str]:
-    return [
-        str(table.coordinate_to_cell_key((index, 0)).row_key.value)
-        for index in range(table.row_count)
-    ]
 
 
 @run_async
@@ -279,7 +301,7 @@ async def test_form_checks_input_before_sending(server: OzServer) -> None:
         still_open = isinstance(pilot.app.screen, CreateKeyScreen)
 
     assert empty_name_error == "Enter a key name."
-    assert long_name_error == "The key name must be at most 100 characters; it has 101."
+    assert long_name_error == "The key name must be at most 100 characters, not 101."
     assert agent_error == "Pick a cloud agent, or create a new one."
     assert kept_name == long_name
     assert still_open
@@ -302,7 +324,7 @@ async def test_server_rejection_keeps_input(server: OzServer) -> None:
         await submit_form(pilot)
         agent_error = text_of(pilot, "#agent-error")
         kept_name = pilot.app.screen.query_one("#name", Input).value
-        kept_expiry = pilot.app.screen.query_one("#expires-never").value  # type: ignore[attr-defined]
+        kept_expiry = pilot.app.screen.query_one("#expires-never", RadioButton).value
         save_screenshot(app, "create-form-error.svg")
         await pick_agent(pilot, "Default Service Account")
         await submit_form(pilot)
@@ -380,7 +402,7 @@ async def test_delete_key_deleted_elsewhere(server: OzServer) -> None:
 
     assert status == (
         f"Cannot delete {created['name']!r}; it was removed from the list."
-        f" Not found: API key {created['uid']!r} not found"
+        f" Not found: API key {created['uid']!r} not found."
     )
     assert not listed
     assert usable.endswith("Press c to create a key, d to delete the selected one.")
@@ -434,7 +456,7 @@ async def test_rejected_credential_is_reported(server: OzServer) -> None:
         status = text_of(pilot, "#status")
 
     assert status.startswith("Cannot load the keys. Authentication required:")
-    assert "credential from WARP_API_KEY" in status
+    assert "The credential came from WARP_API_KEY: quit with q" in status
     assert created["raw_api_key"] not in status
 
 

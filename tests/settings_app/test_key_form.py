@@ -23,7 +23,7 @@ from oz.settings_app.key_form import KeyRequest, validate
         pytest.param(KeyRequest("   ", "30d"), {"name": "Enter a key name."}, id="blank-name"),
         pytest.param(
             KeyRequest("x" * 101, "30d"),
-            {"name": "The key name must be at most 100 characters; it has 101."},
+            {"name": "The key name must be at most 100 characters, not 101."},
             id="long-name",
         ),
         pytest.param(

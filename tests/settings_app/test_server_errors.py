@@ -1,7 +1,7 @@
 """Server errors that a healthy `ozd` does not send on demand, from a loopback stand-in.
 
-The stand-in answers each method and path with a fixed status and JSON body, as the
-REST API would: problem+json for errors.
+The stand-in returns a fixed status and JSON body for each method and path, as the
+REST API would, with problem+json for errors.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.support.loopback import JsonHandler, serving
 from tests.support.pilot import run_async, settle
 
 SIZE = (140, 36)
-# A well-formed key that no server issued; the stand-in does not check it.
+# A well-formed key that no server issued. The stand-in does not check keys.
 STAND_IN_KEY = "wk-" + "a" * 37
 KEY_ROW = {
     "uid": "key-1",
@@ -103,7 +103,9 @@ async def test_unavailable_server_is_reported(
         await settle(pilot)
         rows = app.screen.query_one(KeyTable).row_count
 
-    assert status == "Cannot load the keys. Server unavailable: the database is down"
+    assert status == (
+        "Cannot load the keys. Server unavailable: the database is down. Press r to try again."
+    )
     assert titles == ["Server unavailable"]
     assert rows == 1
 
@@ -121,7 +123,8 @@ async def test_response_that_is_not_json(
         status = str(app.screen.query_one("#status", Static).content)
 
     assert status == (
-        "Cannot load the keys. Request failed: the server sent a response that is not JSON"
+        "Cannot load the keys. Request failed: the server sent a response that is not JSON."
+        " Press r to try again."
     )
 
 
@@ -154,5 +157,5 @@ async def test_rejected_field_shown_beside_it(
         kept_name = screen.query_one("#name", Input).value
 
     assert isinstance(screen, CreateKeyScreen)
-    assert message == f"Cannot create the key. Invalid request: {field} is not accepted"
+    assert message == f"Cannot create the key. Invalid request: {field} is not accepted."
     assert kept_name == "release"

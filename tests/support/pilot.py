@@ -22,7 +22,7 @@ MAX_SETTLE_ROUNDS = 20
 
 
 def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Turn an async test into a sync one; pytest still sees the test's fixtures."""
+    """Turn an async test into a sync one that still takes the test's fixtures."""
 
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> None:

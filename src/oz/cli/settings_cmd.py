@@ -31,7 +31,7 @@ def open_settings(context: CliContext, _args: argparse.Namespace) -> int:
     if not is_interactive():
         raise CliError(
             "`oz settings` is a full-screen app and needs a terminal on standard input"
-            " and output; in scripts use `oz api-key list`, `create` and `expire`",
+            " and output. In scripts, use `oz api-key list`, `create` and `expire`",
             EXIT_USAGE,
         )
 

@@ -1,7 +1,7 @@
 """The REST calls of the settings app, with their results as typed values.
 
 Every call blocks, so the app runs it in a worker thread. Every failure becomes an
-`ApiFailure` whose message a person can read; no message contains a raw key.
+`ApiFailure` whose message a person can read, and no message contains a raw key.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.parse import quote
 from oz import keys
 from oz.client.http import ApiError, ClientError, OzClient
 
-# Titles of the failures the app shows, by HTTP status; others use the 4xx or 5xx title.
+# Titles of the failures the app shows, by HTTP status. Other statuses get a general title.
 TITLES = {
     400: "Invalid request",
     401: "Authentication required",
@@ -30,7 +30,7 @@ TRANSPORT_TITLE = "Request failed"
 
 
 class ApiFailure(Exception):
-    """A call failed; `title` and `message` are for people, `field` names a form field."""
+    """A failed call: `title` and `message` are for people, and `field` names a form field."""
 
     def __init__(
         self,
@@ -50,6 +50,16 @@ class ApiFailure(Exception):
 
     def __str__(self) -> str:
         return f"{self.title}: {self.message}"
+
+    def sentence(self) -> str:
+        """Return `Title: message.`, ending in one full stop."""
+        text = str(self)
+        return text if text.endswith((".", "!", "?")) else f"{text}."
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the same request may succeed later: no response, or a server error."""
+        return self.status is None or self.status >= 500
 
 
 @dataclass(frozen=True)
@@ -112,8 +122,8 @@ class CreatedKey:
 class SettingsApi:
     """Key and cloud-agent calls of the REST API on behalf of one credential.
 
-    `credential_source` says where the credential came from (`oz login`,
-    `WARP_API_KEY`, ...), so an authentication failure can say which one to replace.
+    `credential_source` names where the credential came from (`oz login`,
+    `WARP_API_KEY`, ...), so an authentication failure can name the one to replace.
     """
 
     def __init__(self, client: OzClient, credential_source: str | None = None) -> None:
@@ -159,10 +169,10 @@ class SettingsApi:
         # The title becomes the failure's title, so the message is the detail alone.
         message = keys.redact(str(error.problem.get("detail") or error.message))
         if error.code == "authentication_required":
-            source = self.credential_source or "your credential"
+            source = self.credential_source or "an unknown source"
             message += (
-                f". The server rejected the credential from {source}: sign in again with"
-                " `oz login`, or use another API key"
+                f". The credential came from {source}: quit with q, then run `oz login`"
+                " or use another API key"
             )
         status_group = "Request failed" if error.status < 500 else "Server error"
         return ApiFailure(

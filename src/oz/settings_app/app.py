@@ -17,7 +17,7 @@ from oz.settings_app.sidebar import API_KEYS, Sidebar
 
 
 class SettingsScreen(Screen[None]):
-    """The main screen; dialogs open above it."""
+    """The main screen, which the dialogs open above."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.quit", "Quit")]
 

@@ -30,11 +30,11 @@ from oz.settings_app.key_form import (
     validate,
 )
 
-# The agent list's entry for creating a new cloud agent; agent uids never look like it.
+# The agent list's entry for creating a new cloud agent. No agent uid contains `+`.
 NEW_AGENT = "+new"
 NEW_AGENT_LABEL = Text("+ New cloud agent…")
 FORM_ERROR = "form"
-TYPE_HINT = "Personal keys act as you; agent keys act as a cloud agent of your team."
+TYPE_HINT = "Personal keys act as you. Agent keys act as a cloud agent of your team."
 FIELDS = (NAME_FIELD, EXPIRATION_FIELD, AGENT_FIELD, NEW_AGENT_FIELD, FORM_ERROR)
 
 
@@ -166,7 +166,7 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
             self.agents = await asyncio.to_thread(self.api.list_agents)
         except ApiFailure as failure:
             select.set_options([(NEW_AGENT_LABEL, NEW_AGENT)])
-            self.show_errors({AGENT_FIELD: f"Cannot load cloud agents. {failure}"})
+            self.show_errors({AGENT_FIELD: f"Cannot load the cloud agents. {failure.sentence()}"})
             return
         options = [(Text(agent.label), agent.uid) for agent in self.agents]
         select.set_options([*options, (NEW_AGENT_LABEL, NEW_AGENT)])
@@ -191,12 +191,17 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
             field = SERVER_FIELDS.get(failure.field or "", FORM_ERROR)
             self._show_failure(failure, field, "Cannot create the key")
             self._set_busy(False)
+            if field == AGENT_FIELD:
+                # The picked agent was deleted meanwhile: list the agents that remain.
+                await self._load_agents()
             return
         self.dismiss(created)
 
     async def _create_agent(self, name: str) -> str:
-        """Create the cloud agent, then pick it in the list, so a retry does not create it
-        again; report a failure beside the new agent's name."""
+        """Create the cloud agent and pick it in the list, so a retry does not create it again.
+
+        A failure is shown beside the new agent's name and raised again.
+        """
         try:
             agent = await asyncio.to_thread(self.api.create_agent, name)
         except ApiFailure as failure:
@@ -208,7 +213,7 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
         return agent.uid
 
     def _show_failure(self, failure: ApiFailure, field: str, context: str) -> None:
-        self.show_errors({field: f"{context}. {failure}"})
+        self.show_errors({field: f"{context}. {failure.sentence()}"})
         self._focus_first({field: ""})
 
     def _set_busy(self, busy: bool) -> None:

@@ -19,8 +19,8 @@ WARNING = (
     " Copy it now and store it in a secret manager."
 )
 COPIED = (
-    "Copied to the clipboard. The terminal must allow clipboard writes (OSC 52);"
-    " if pasting gives nothing, select the key with the mouse instead."
+    "Copied to the clipboard. The terminal must allow clipboard writes (OSC 52)."
+    " If pasting gives nothing, select the key with the mouse instead."
 )
 
 

@@ -21,7 +21,7 @@ CONSEQUENCE = (
 
 
 class DeleteKeyScreen(ModalScreen[bool]):
-    """Ask whether to delete a key; return True to delete it. Cancel has the focus."""
+    """Ask whether to delete a key, and return True to delete it. Cancel has the focus."""
 
     DEFAULT_CSS = """
     DeleteKeyScreen { align: center middle; }

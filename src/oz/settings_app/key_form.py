@@ -1,7 +1,7 @@
-"""What the Create API Key form sends, and the checks it passes before anything is sent.
+"""The Create API Key form's values, and the checks they pass before anything is sent.
 
 The limits repeat the server's (`oz.apikeys.service` and `oz.identity.agents`), so the
-form reports a bad name at once; the server still checks everything itself.
+form reports a bad name at once. The server still checks everything itself.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class KeyRequest:
     """The form's values: a personal key, or an agent key for an existing or a new agent.
 
     An agent key sets `agent_uid` to pick a listed agent, or `new_agent_name` to create
-    one first; a personal key sets neither.
+    one first. A personal key sets neither.
     """
 
     name: str
@@ -46,12 +46,12 @@ def _name_error(value: str, what: str) -> str | None:
     if length == 0:
         return f"Enter a {what}."
     if length > NAME_MAX_LENGTH:
-        return f"The {what} must be at most {NAME_MAX_LENGTH} characters; it has {length}."
+        return f"The {what} must be at most {NAME_MAX_LENGTH} characters, not {length}."
     return None
 
 
 def validate(request: KeyRequest) -> dict[str, str]:
-    """Return an error message per invalid form field; an empty dict means valid."""
+    """Return an error message per invalid form field, or an empty dict when all are valid."""
     errors: dict[str, str] = {}
     name_error = _name_error(request.name, "key name")
     if name_error:

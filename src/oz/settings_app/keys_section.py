@@ -49,7 +49,8 @@ class KeysSection(Vertical):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "create", "Create"),
-        Binding("d,delete", "delete", "Delete"),
+        Binding("d", "delete", "Delete"),
+        Binding("delete", "delete", "Delete", show=False),
         Binding("r", "refresh", "Refresh"),
         *SORT_BINDINGS,
     ]
@@ -82,7 +83,7 @@ class KeysSection(Vertical):
         return self.query_one(KeyTable)
 
     def reload(self) -> None:
-        """Fetch the key list again; a failure keeps the rows shown and reports it."""
+        """Fetch the key list again. A failure keeps the rows shown and is reported."""
         self._set_status("Loading keys…")
         self.run_worker(self._load(), exclusive=True, group="load-keys")
 
@@ -129,7 +130,8 @@ class KeysSection(Vertical):
         try:
             rows = await asyncio.to_thread(self.api.list_keys)
         except ApiFailure as failure:
-            self._report(failure, "Cannot load the keys")
+            retry = " Press r to try again." if failure.retryable else ""
+            self._report(failure, "Cannot load the keys", retry)
             return
         self._show_rows(rows)
 
@@ -155,9 +157,9 @@ class KeysSection(Vertical):
         count = "1 key" if len(rows) == 1 else f"{len(rows)} keys"
         self._set_status(f"{count}. Press c to create a key, d to delete the selected one.")
 
-    def _report(self, failure: ApiFailure, context: str) -> None:
-        """Show a failure in the status line and as a notification; the app stays usable."""
-        self._set_status(f"{context}. {failure}", error=True)
+    def _report(self, failure: ApiFailure, context: str, hint: str = "") -> None:
+        """Show a failure in the status line and as a notification, and stay usable."""
+        self._set_status(f"{context}. {failure.sentence()}{hint}", error=True)
         self.notify(failure.message, title=failure.title, severity="error", markup=False)
 
     def _set_status(self, text: str, *, error: bool = False) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from oz.settings_app.api import KeyRow
@@ -98,7 +99,7 @@ class KeyTable(DataTable[Text]):
         self._redraw(None)
 
     def sort_by(self, column_key: str) -> None:
-        """Sort by a column; sorting by the current column again reverses the order."""
+        """Sort by a column, or reverse the order when it is the current sort column."""
         if column_key == self.sort_column:
             self.sort_descending = not self.sort_descending
         else:
@@ -112,9 +113,15 @@ class KeyTable(DataTable[Text]):
         row_key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
         return self.api_keys.get(str(row_key.value))
 
+    def listed_uids(self) -> list[str]:
+        """Return the key uids in the order shown, top to bottom."""
+        return [
+            str(self.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value)
+            for index in range(self.row_count)
+        ]
+
     def listed_names(self) -> list[str]:
-        """Return the key names in the order shown, top to bottom."""
-        return [self.get_row_at(index)[0].plain for index in range(self.row_count)]
+        return [self.api_keys[uid].name for uid in self.listed_uids()]
 
     def _redraw(self, keep_uid: str | None) -> None:
         self.clear(columns=True)
