@@ -6,11 +6,12 @@ REST API would, with problem+json for errors.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from oz.client.http import OzClient
 from oz.settings_app.api import SettingsApi
@@ -50,15 +51,20 @@ def problem(status: int, slug: str, title: str, detail: str, **extra: Any) -> di
 
 class StandIn(JsonHandler):
     routes: ClassVar[dict[tuple[str, str], Route]] = {}
+    # Every request as (method, path), and seconds to wait before responding to a POST.
+    requests: ClassVar[list[tuple[str, str]]] = []
+    post_delay: ClassVar[list[float]] = [0.0]
 
     def do_GET(self) -> None:
         self._answer("GET")
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(self.post_delay[0])
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
+        self.requests.append((method, self.path))
         status, body = self.routes.get(
             (method, self.path), (404, problem(404, "resource-not-found", "Not found", self.path))
         )
@@ -74,7 +80,7 @@ class StandIn(JsonHandler):
 @pytest.fixture
 def stand_in() -> Iterator[tuple[str, dict[tuple[str, str], Route]]]:
     routes: dict[tuple[str, str], Route] = {("GET", "/api/v1/api-keys"): (200, {"api_keys": []})}
-    handler = type("Routes", (StandIn,), {"routes": routes})
+    handler = type("Routes", (StandIn,), {"routes": routes, "requests": [], "post_delay": [0.0]})
     with serving(handler) as url:
         yield url, routes
 
@@ -159,3 +165,29 @@ async def test_rejected_field_shown_beside_it(
     assert isinstance(screen, CreateKeyScreen)
     assert message == f"Cannot create the key. Invalid request: {field} is not accepted."
     assert kept_name == "release"
+
+
+@run_async
+async def test_submit_while_creating_sends_once() -> None:
+    routes: dict[tuple[str, str], Route] = {
+        ("GET", "/api/v1/api-keys"): (200, {"api_keys": []}),
+        ("POST", "/api/v1/api-keys"): (201, {"raw_api_key": STAND_IN_KEY, "api_key": KEY_ROW}),
+    }
+    requests: list[tuple[str, str]] = []
+    handler = type(
+        "Slow", (StandIn,), {"routes": routes, "requests": requests, "post_delay": [0.5]}
+    )
+
+    with serving(handler) as url:
+        app = stand_in_app(url)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("c", *"ci", "enter")
+            await pilot.press("enter", "escape", "ctrl+s")
+            button_label = str(app.screen.query_one("#submit", Button).label)
+            await settle(pilot)
+            shown = str(app.screen.query_one("#raw-key", Static).content)
+
+    assert button_label == "Creating…"
+    assert requests.count(("POST", "/api/v1/api-keys")) == 1
+    assert shown == STAND_IN_KEY

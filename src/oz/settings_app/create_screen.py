@@ -68,6 +68,7 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
         super().__init__()
         self.api = api
         self.agents: list[CloudAgent] = []
+        self._busy = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dialog"):
@@ -106,14 +107,14 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
     def request(self) -> KeyRequest:
         """Read the form's values as they are now."""
         is_agent = self._is_agent()
-        picked = self.query_one(f"#{AGENT_FIELD}", Select).value
-        creating_agent = is_agent and picked == NEW_AGENT
-        listed = is_agent and isinstance(picked, str) and not creating_agent
+        value = self.query_one(f"#{AGENT_FIELD}", Select).value
+        picked = value if is_agent and isinstance(value, str) else None
+        creating_agent = picked == NEW_AGENT
         return KeyRequest(
             name=self.query_one(f"#{NAME_FIELD}", Input).value,
             expires_in=self._expiration(),
             is_agent=is_agent,
-            agent_uid=picked if listed and isinstance(picked, str) else None,
+            agent_uid=None if creating_agent else picked,
             new_agent_name=(
                 self.query_one(f"#{NEW_AGENT_FIELD}", Input).value if creating_agent else None
             ),
@@ -127,9 +128,14 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
             message.display = field in errors
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        # Closing while the request runs could lose a key the server has already made.
+        if not self._busy:
+            self.dismiss(None)
 
     def action_submit(self) -> None:
+        if self._busy:
+            return
+
         request = self.request()
         errors = validate(request)
         self.show_errors(errors)
@@ -217,6 +223,7 @@ class CreateKeyScreen(ModalScreen[CreatedKey | None]):
         self._focus_first({field: ""})
 
     def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
         button = self.query_one("#submit", Button)
         button.disabled = busy
         button.label = "Creating…" if busy else "Create"
