@@ -70,6 +70,12 @@ def whoami(server: OzServer, key: str) -> dict[str, Any]:
     return document
 
 
+def expire_key(server: OzServer, uid: str) -> None:
+    """Delete a key with the CLI, as someone else at another terminal would."""
+    result = server.oz("api-key", "expire", uid, "--force", api_key=server.owner_key)
+    assert result.returncode == 0, failure(result)
+
+
 def listed_key_names(server: OzServer) -> list[str]:
     return [row["name"] for row in server.oz_json("api-key", "list", api_key=server.owner_key)]
 
@@ -266,8 +272,8 @@ async def test_create_agent_key_with_new_agent(server: OzServer) -> None:
         await settle(pilot)
         await open_create_form(pilot, unique("nightly-key"))
         await choose_agent_type(pilot)
-        pilot.app.screen.query_one("#agent", Select).value = NEW_AGENT
-        await pilot.pause()
+        await pick_agent(pilot, "+ New cloud agent")
+        picked = pilot.app.screen.query_one("#agent", Select).value
         await pilot.click("#new-agent-name")
         await pilot.press(*agent_name)
         await submit_form(pilot)
@@ -276,6 +282,7 @@ async def test_create_agent_key_with_new_agent(server: OzServer) -> None:
     agents = server.oz_json("agent", "list", api_key=server.owner_key)["agents"]
     created = [agent for agent in agents if agent["name"] == agent_name]
     me = whoami(server, raw)
+    assert picked == NEW_AGENT
     assert len(created) == 1
     assert me["type"] == "service_account"
     assert me["uid"] == created[0]["uid"]
@@ -389,7 +396,7 @@ async def test_delete_key_deleted_elsewhere(server: OzServer) -> None:
 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        server.oz("api-key", "expire", created["uid"], "--force", api_key=server.owner_key)
+        expire_key(server, created["uid"])
         await select_key(pilot, created["uid"])
         await pilot.press("d")
         await pilot.click("#delete")
@@ -448,9 +455,7 @@ async def test_rejected_credential_is_reported(server: OzServer) -> None:
 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        server.oz(
-            "api-key", "expire", created["api_key"]["uid"], "--force", api_key=server.owner_key
-        )
+        expire_key(server, created["api_key"]["uid"])
         await pilot.press("r")
         await settle(pilot)
         status = text_of(pilot, "#status")

@@ -1,6 +1,8 @@
 """Drive Textual apps headless with `App.run_test()` from plain pytest tests.
 
-The suite has no asyncio plugin, so `run_async` runs an async test with `asyncio.run`.
+The suite has no asyncio plugin, so `run_async` runs an async test with `asyncio.run`,
+in a thread of its own: Playwright's sync API, which the browser tests use, keeps an
+event loop running in the main thread for the rest of the session.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,8 @@ def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., N
 
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pilot") as executor:
+            executor.submit(lambda: asyncio.run(test(*args, **kwargs))).result()
 
     return run
 
