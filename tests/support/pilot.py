@@ -1,8 +1,8 @@
 """Drive Textual apps headless with `App.run_test()` from plain pytest tests.
 
-The suite has no asyncio plugin, so `run_async` runs an async test with `asyncio.run`,
-in a thread of its own: Playwright's sync API, which the browser tests use, keeps an
-event loop running in the main thread for the rest of the session.
+The suite has no asyncio plugin, so `run_async` runs an async test with `asyncio.run`.
+It does so in a thread of its own, because Playwright's sync API, which the browser
+tests use, keeps an event loop running in the main thread for the rest of the session.
 """
 
 from __future__ import annotations
