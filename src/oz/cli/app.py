@@ -20,6 +20,7 @@ from oz.cli import (
     keys_cmd,
     login_cmd,
     runs_cmd,
+    settings_cmd,
     whoami_cmd,
     worker_cmd,
 )
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         whoami_cmd,
         login_cmd,
         keys_cmd,
+        settings_cmd,
         agents_cmd,
         runs_cmd,
         environments_cmd,
