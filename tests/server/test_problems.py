@@ -8,6 +8,7 @@ import pytest
 from httpx2 import Response
 
 from oz import __version__, keys
+from oz.db.engine import Database
 from oz.errors import DOCS_PATH
 from tests.conftest import Clock
 from tests.server.conftest import Api
@@ -371,3 +372,25 @@ def test_openapi_lists_api_paths(api: Api) -> None:
     assert response.status_code == 200
     assert set(paths["/api/v1/api-keys"]) == {"get", "post"}
     assert set(paths["/api/v1/agent/runs"]) == {"get", "post"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/api-keys", "/readyz"])
+def test_unreachable_database_is_503(api: Api, path: str) -> None:
+    assert api.client.get("/api/v1/me", headers=api.headers()).status_code == 200  # key cached
+    assert api.client.get("/readyz").json()["status"] == "ready"
+    state = api.client.app.state.oz  # type: ignore[attr-defined]
+    reachable = state.database
+    # Nothing listens on port 1, so every connection attempt fails at once.
+    state.database = Database("postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=2")
+    try:
+        response = api.client.get(path, headers=api.headers())
+    finally:
+        state.database.dispose()
+        state.database = reachable
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/resource-unavailable/")
+    assert problem["detail"].startswith("the database is unavailable: retry")
+    assert problem["trace_id"] == response.headers["X-Request-Id"]

@@ -75,6 +75,11 @@ class Database:
         with self._read_sessions.begin() as session:
             yield session
 
+    def ping(self) -> None:
+        """Run `SELECT 1`; raise `OperationalError` when the database cannot be reached."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

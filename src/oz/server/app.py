@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from oz import __version__
 from oz.auth import revocations
@@ -102,6 +103,15 @@ def create_app(state: ServerState) -> FastAPI:
     @app.get("/healthz", tags=["health"], summary="Liveness check; needs no credential")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness check: 503 while the database cannot be reached",
+    )
+    async def readyz() -> dict[str, str]:
+        await run_in_threadpool(state.database.ping)
+        return {"status": "ready", "version": __version__}
 
     for module in (me, api_keys, agents, environments, runs, billing, github, workers):
         app.include_router(module.router, prefix=API_PREFIX)

@@ -8,9 +8,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from oz.errors import InternalError, InvalidRequest, OzError, ResourceNotFound
+from oz.errors import (
+    InternalError,
+    InvalidRequest,
+    OzError,
+    ResourceNotFound,
+    UpstreamUnavailable,
+)
 from oz.keys import redact
 
 logger = logging.getLogger("oz.server")
@@ -70,7 +77,24 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Answer 503 when the database cannot be reached or stays locked: retrying may work."""
+    trace_id = getattr(request.state, "request_id", None)
+    logger.error(
+        "database unavailable on %s %s: %s",
+        request.method,
+        redact(request.url.path),
+        exc.__class__.__name__,
+        extra={"request_id": trace_id},
+    )
+    return problem_response(
+        request,
+        UpstreamUnavailable(f"the database is unavailable: retry; quote trace id {trace_id}"),
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(OzError, _oz_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
