@@ -65,8 +65,10 @@ echo "Agent key for 'Demo CI agent' created (shown once; kept in a shell variabl
 
 step "2. Run the agent in the cloud with the agent key given by --api-key, and wait"
 printf '\033[2m$ oz agent run-cloud --prompt "analyze this codebase" --api-key "$AGENT_KEY" --wait\033[0m\n'
-"$bin/oz" agent run-cloud --prompt "analyze this codebase" --api-key "$agent_key" --wait \
-    | head -n 20
+# Captured, not piped into `head`: head may close the pipe while oz still writes, and
+# pipefail would then stop the demo.
+report=$("$bin/oz" agent run-cloud --prompt "analyze this codebase" --api-key "$agent_key" --wait)
+sed -n 1,20p <<<"$report"
 echo "[report shortened; see it whole with: oz run get RUN_ID]"
 
 step "3. List the runs with their creators"

@@ -49,7 +49,10 @@ def initialize(
 
     `password`, when given, becomes the new owner's web sign-in password.
     """
-    ensure_secret(settings.data_dir)
+    if settings.secret_override is None:
+        ensure_secret(settings.data_dir)
+    else:  # a secret file beside OZ_SECRET would silently differ from it
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     database = Database(settings.database_url)
     try:
         migrate(database)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,16 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     for name in ("OZ_DATA_DIR", "OZ_DATABASE_URL", "OZ_SECRET"):
         monkeypatch.delenv(name, raising=False)
     return CliRunner()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    from tests.support.databases import PostgresDatabases
+
+    postgres = PostgresDatabases()
+    postgres.create()
+    yield postgres.url
+    postgres.drop()
 
 
 def init(runner: CliRunner, data_dir: Path, *extra: str) -> dict[str, object]:
@@ -105,7 +116,14 @@ def test_serve_refuses_an_unmigrated_postgresql_schema(
     try:
         result = runner.invoke(
             cli,
-            ["serve", "--data-dir", str(tmp_path), "--no-worker"],
+            [
+                "serve",
+                "--data-dir",
+                str(tmp_path),
+                "--no-worker",
+                "--port-file",
+                str(tmp_path / "port"),
+            ],
             env={"OZ_DATABASE_URL": postgres.url, "OZ_SECRET": "s" * 32},
         )
     finally:
@@ -113,6 +131,7 @@ def test_serve_refuses_an_unmigrated_postgresql_schema(
 
     assert result.exit_code == 1
     assert "run `ozd migrate` first" in result.output
+    assert not (tmp_path / "port").exists()  # nothing waits on a server that never served
 
 
 @pytest.mark.parametrize(
@@ -345,9 +364,42 @@ def test_listening_socket_is_tcp_for_nodelay(tmp_path: Path) -> None:
     # IPPROTO_TCP; with Nagle on, keep-alive responses waited about 40 ms for an ACK.
     from oz.cli.ozd import _listen
 
-    sock = _listen("127.0.0.1", 0, tmp_path / "port")
+    sock = _listen("127.0.0.1", 0)
     try:
         assert sock.proto == socket.IPPROTO_TCP
-        assert (tmp_path / "port").read_text().strip() == str(sock.getsockname()[1])
     finally:
         sock.close()
+
+
+def test_migrate_says_whether_it_upgraded(runner: CliRunner, tmp_path: Path) -> None:
+    first = runner.invoke(cli, ["migrate", "--data-dir", str(tmp_path)])
+    second = runner.invoke(cli, ["migrate", "--data-dir", str(tmp_path)])
+
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Upgraded the database schema from empty to revision ")
+    assert second.exit_code == 0, second.output
+    assert second.output.startswith("The database schema is already at the newest revision")
+
+
+def test_init_with_oz_secret_writes_no_secret_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        cli, ["init", "--data-dir", str(tmp_path), "--json"], env={"OZ_SECRET": "s" * 32}
+    )
+
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "server-secret").exists()
+    assert (tmp_path / "oz.db").exists()
+
+
+def test_init_of_initialized_postgresql_names_database(
+    runner: CliRunner, tmp_path: Path, postgres_url: str
+) -> None:
+    env = {"OZ_DATABASE_URL": postgres_url, "OZ_SECRET": "s" * 32}
+    first = runner.invoke(cli, ["init", "--data-dir", str(tmp_path / "a"), "--json"], env=env)
+    remember(json.loads(first.output)["raw_api_key"])
+
+    again = runner.invoke(cli, ["init", "--data-dir", str(tmp_path / "b")], env=env)
+
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith("the database postgresql+psycopg://")
+    assert "is already initialized (owner owner@localhost); nothing changed." in again.output

@@ -301,6 +301,25 @@ def test_sigterm_after_grace_ends_run_error(
     assert run["status_message"]["message"] == "the worker box-stop stopped"
 
 
+def test_second_signal_ends_grace_at_once(
+    server: OzServer, agent_key: str, workers: Workers
+) -> None:
+    run_id = queue(server, "nap 60", "box-impatient")
+    worker = workers.start(server, agent_key, "box-impatient", "--grace-seconds", "60")
+    wait_for(lambda: get(server, run_id)["state"] == "INPROGRESS", "the run to start")
+
+    worker.send_signal(signal.SIGTERM)
+    wait_for(
+        lambda: "signal again to stop them now" in workers.log("box-impatient"), "the first signal"
+    )
+    worker.send_signal(signal.SIGINT)
+
+    assert worker.wait(timeout=20) == 0
+    run = get(server, run_id)
+    assert run["state"] == "ERROR"
+    assert run["status_message"]["message"] == "the worker box-impatient stopped"
+
+
 @pytest.mark.parametrize(
     ("prompt", "status", "state"),
     [

@@ -46,8 +46,8 @@ def _database_error(settings: Settings, exc: SQLAlchemyError) -> click.ClickExce
     )
 
 
-def _listen(host: str, port: int, port_file: Path | None) -> socket.socket:
-    """Bind the listening socket and record its port; close it again on any failure."""
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket; close it again on any failure."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # The protocol must be named: asyncio sets TCP_NODELAY only on accepted sockets whose
     # `proto` is IPPROTO_TCP. Without it, Nagle's algorithm holds a response's body until
@@ -59,17 +59,19 @@ def _listen(host: str, port: int, port_file: Path | None) -> socket.socket:
             sock.bind((host, port))
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-        if port_file is not None:
-            try:
-                port_file.write_text(f"{sock.getsockname()[1]}\n")
-            except OSError as exc:
-                raise click.ClickException(
-                    f"cannot write --port-file {port_file}: {exc.strerror}"
-                ) from None
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _write_port_file(port_file: Path, port: int) -> None:
+    try:
+        port_file.write_text(f"{port}\n")
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write --port-file {port_file}: {exc.strerror}"
+        ) from None
 
 
 def _read_password() -> str:
@@ -157,10 +159,12 @@ def init(
         )
         return
     if not result.created:
-        click.echo(
-            f"{result.data_dir} is already initialized (owner {result.owner_email});"
-            " nothing changed."
+        where = (
+            str(result.data_dir)
+            if settings.is_sqlite
+            else f"the database {redact_url(settings.database_url)}"
         )
+        click.echo(f"{where} is already initialized (owner {result.owner_email}); nothing changed.")
         if with_password:
             click.echo("The password was not set: use `ozd user set-password EMAIL`.", err=True)
         return
@@ -177,18 +181,23 @@ def init(
 @data_dir_option
 def migrate(data_dir: Path | None) -> None:
     """Upgrade the database schema to the newest version."""
-    from oz.db.engine import Database
+    from oz.db.engine import Database, schema_revision
     from oz.db.engine import migrate as run_migrations
 
     settings = _settings(data_dir)
     database = Database(settings.database_url)
     try:
+        before = schema_revision(database)
         run_migrations(database)
+        after = schema_revision(database)
     except SQLAlchemyError as exc:
         raise _database_error(settings, exc) from None
     finally:
         database.dispose()
-    click.echo("Database schema is up to date.")
+    if before == after:
+        click.echo(f"The database schema is already at the newest revision, {after}.")
+    else:
+        click.echo(f"Upgraded the database schema from {before or 'empty'} to revision {after}.")
 
 
 @cli.command()
@@ -220,7 +229,7 @@ def serve(
 
     settings = _settings(data_dir)
     logs.configure(settings.log_format, settings.log_level)
-    sock = _listen(host, port, port_file)
+    sock = _listen(host, port)
     bound_port = sock.getsockname()[1]
     if settings.public_url is None:
         settings = dataclasses.replace(settings, public_url=_public_url(host, bound_port))
@@ -236,6 +245,10 @@ def serve(
             raise click.ClickException(
                 "the database schema is not at the newest version: run `ozd migrate` first"
             )
+        # Written only once the server can serve, so a waiting script never reads a port
+        # that nothing will answer on.
+        if port_file is not None:
+            _write_port_file(port_file, bound_port)
     except SQLAlchemyError as exc:
         sock.close()
         raise _database_error(settings, exc) from None

@@ -114,11 +114,17 @@ def migrate(database: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def schema_revision(database: Database) -> str | None:
+    """Return the database's migration revision, or None for an empty database."""
+    from alembic.migration import MigrationContext
+
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 def schema_is_current(database: Database) -> bool:
     """Return whether the database schema is at the newest migration."""
-    from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+    return schema_revision(database) == head

@@ -6,8 +6,9 @@ the usage the harness writes to its usage feed. A heartbeat that returns an ende
 (cancelled, or swept by the server) stops the harness.
 
 On SIGTERM or SIGINT the worker stops claiming and lets its runs finish for
-`grace_seconds`. It then stops the harnesses left and reports those runs ERROR with
-"the worker <id> stopped". They are not queued again.
+`grace_seconds`; a second signal ends that wait at once. It then stops the harnesses
+left and reports those runs ERROR with "the worker <id> stopped". They are not queued
+again.
 """
 
 from __future__ import annotations
@@ -105,13 +106,22 @@ class RemoteWorker:
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
-        if not self._stopping.is_set():
-            logger.info(
-                "worker %s received %s: no new claims; running runs get %g s to finish",
+        name = signal.Signals(signum).name
+        if self._stopping.is_set():
+            logger.warning(
+                "worker %s received %s again: stopping the runs still running now",
                 self._options.worker_id,
-                signal.Signals(signum).name,
-                self._options.grace_seconds,
+                name,
             )
+            self._hand_back.set()
+            return
+        logger.info(
+            "worker %s received %s: no new claims; running runs get %g s to finish"
+            " (signal again to stop them now)",
+            self._options.worker_id,
+            name,
+            self._options.grace_seconds,
+        )
         self._stopping.set()
 
     def stop(self) -> None:
@@ -126,7 +136,9 @@ class RemoteWorker:
         """
         options = self._options
         logger.info(
-            "worker %s started with %d slots", options.worker_id, options.max_concurrent_tasks
+            "worker %s started: up to %d runs at once",
+            options.worker_id,
+            options.max_concurrent_tasks,
         )
         failures = 0
         while not self._stopping.is_set():
