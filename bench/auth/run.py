@@ -161,19 +161,26 @@ def format_row(row: dict[str, Any]) -> str:
 def machine() -> dict[str, Any]:
     model = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     names = [line.split(":", 1)[1].strip() for line in model.splitlines() if "Model name" in line]
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    wrk = "not installed"
+    if shutil.which("wrk"):
+        output = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+        wrk = (output.stdout or output.stderr).splitlines()[0]
     return {
         "nproc": os.cpu_count(),
         "cpu": names[0] if names else "unknown",
         "python": platform.python_version(),
-        "wrk": (wrk.stdout or wrk.stderr).splitlines()[0],
+        "wrk": wrk,
         "load_average": os.getloadavg(),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated list")
+    parser.add_argument(
+        "--configs",
+        default=",".join(CONFIGS),
+        help=f"comma-separated, from {', '.join(CONFIGS)} (default: all)",
+    )
     parser.add_argument(
         "--seconds", type=float, default=5.0, help="wrk duration per endpoint and round"
     )
@@ -198,22 +205,36 @@ def main() -> None:
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed: run bench/auth/run, which installs it")
 
+    configs = args.configs.split(",")
+    unknown = [config for config in configs if config not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown --configs {', '.join(unknown)}: choose from {', '.join(CONFIGS)}")
+
     started_at = datetime.now(UTC)
-    rows = [measure(config, args) for config in args.configs.split(",")]
+    rows = [measure(config, args) for config in configs]
+    settings = {key: value for key, value in vars(args).items() if key != "admin_url"}
+    write_report(
+        "throughput",
+        started_at,
+        {"settings": settings, "goal_ratio": GOAL_RATIO, "results": rows},
+    )
+
+
+def write_report(part: str, started_at: datetime, fields: dict[str, Any]) -> Path:
+    """Write `results/<UTC time>-<part>.json` with the commit and the machine, and print it."""
     report = {
         "started_at": started_at.isoformat(timespec="seconds"),
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip(),
         "machine": machine(),
-        "settings": {key: value for key, value in vars(args).items() if key != "admin_url"},
-        "goal_ratio": GOAL_RATIO,
-        "results": rows,
+        **fields,
     }
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{started_at:%Y-%m-%dT%H%M%SZ}-throughput.json"
+    path = RESULTS / f"{started_at:%Y-%m-%dT%H%M%SZ}-{part}.json"
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"results: {path}")
+    return path
 
 
 if __name__ == "__main__":
