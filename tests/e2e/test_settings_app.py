@@ -28,7 +28,7 @@ from tests.support.server import OzServer
 
 pytestmark = pytest.mark.e2e
 
-SIZE = (140, 36)
+SIZE = (160, 36)
 EXIT_AUTHENTICATION = 3
 OWNER_EMAIL = "owner@example.com"
 
