@@ -207,12 +207,14 @@ def test_two_workers_execute_each_run_once(
     assert claims == 50
 
 
-def test_killed_worker_run_ends_error_usage_charged_once(
-    server: OzServer, agent_key: str, workers: Workers, tmp_path: Path
-) -> None:
+def kill_worker_after_usage(
+    server: OzServer, key: str, workers: Workers, worker_id: str, tmp_path: Path
+) -> str:
+    """Route a run to a new worker, SIGKILL the worker and its harness once the run
+    reported 2.5 credits of usage, and return the run's id."""
     pid_file = tmp_path / "harness.pid"
-    run_id = queue(server, f"bill-then-sleep {pid_file}", "box-kill")
-    worker = workers.start(server, agent_key, "box-kill")
+    run_id = queue(server, f"bill-then-sleep {pid_file}", worker_id)
+    worker = workers.start(server, key, worker_id)
     wait_for(
         lambda: get(server, run_id)["request_usage"]["inference_cost"] == 2.5,
         "the usage report",
@@ -222,6 +224,13 @@ def test_killed_worker_run_ends_error_usage_charged_once(
     worker.wait()
     with contextlib.suppress(ProcessLookupError, ValueError):
         os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+    return run_id
+
+
+def test_killed_worker_run_ends_error_usage_charged_once(
+    server: OzServer, agent_key: str, workers: Workers, tmp_path: Path
+) -> None:
+    run_id = kill_worker_after_usage(server, agent_key, workers, "box-kill", tmp_path)
     run = wait_for_end(server, run_id)
 
     assert run["state"] == "ERROR"
@@ -248,18 +257,7 @@ def test_two_replicas_end_a_silent_run_once(
         key = create_key(
             first, unique("worker"), "--no-expiration", "--agent", first.default_agent_uid
         )["raw_api_key"]
-        pid_file = tmp_path / "harness.pid"
-        run_id = queue(first, f"bill-then-sleep {pid_file}", "box-swept")
-        worker = workers.start(first, key, "box-swept")
-        wait_for(
-            lambda: get(first, run_id)["request_usage"]["inference_cost"] == 2.5,
-            "the usage report",
-        )
-
-        worker.kill()
-        worker.wait()
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        run_id = kill_worker_after_usage(first, key, workers, "box-swept", tmp_path)
         run = wait_for_end(first, run_id)
         time.sleep(2 * float(HEARTBEAT_TIMEOUT))  # both replicas swept again since
     finally:

@@ -50,7 +50,7 @@ def _listen(host: str, port: int) -> socket.socket:
     """Bind the listening socket; close it again on any failure."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # The protocol must be named: asyncio sets TCP_NODELAY only on accepted sockets whose
-    # `proto` is IPPROTO_TCP. Without it, Nagle's algorithm holds a response's body until
+    # `proto` is IPPROTO_TCP. Without it, Nagle's algorithm delays a response's body until
     # the client's delayed ACK of its headers, about 40 ms on every keep-alive request.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
@@ -246,7 +246,7 @@ def serve(
                 "the database schema is not at the newest version: run `ozd migrate` first"
             )
         # Written only once the server can serve, so a waiting script never reads a port
-        # that nothing will answer on.
+        # that no server will accept requests on.
         if port_file is not None:
             _write_port_file(port_file, bound_port)
     except SQLAlchemyError as exc:

@@ -78,7 +78,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """Answer 503 when the database cannot be reached or stays locked: retrying may work."""
+    """Return 503 when the database cannot be reached or stays locked: a retry may work."""
     trace_id = getattr(request.state, "request_id", None)
     logger.error(
         "database unavailable on %s %s: %s",

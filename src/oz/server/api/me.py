@@ -18,8 +18,8 @@ router = APIRouter(tags=["identity"])
 
 @router.get("/me", summary="Describe the authenticated principal")
 async def whoami(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    # An API key's principal carries its teams from the verifier's lookup, so a cached
-    # key is answered without the database or the thread pool.
+    # An API key's principal carries its teams from the verifier's lookup, so a request
+    # with a cached key needs neither the database nor the thread pool.
     teams = principal.teams
     if teams is None:
         database = server_state(request).database
