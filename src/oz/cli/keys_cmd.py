@@ -20,8 +20,10 @@ SORT_CHOICES = ("name", "created-at", "last-used-at", "expires-at", "scope")
 
 
 def scope_label(row: dict[str, Any]) -> str:
+    """Return `Agent: NAME` or `Personal: EMAIL`, as the web app and `oz settings` show."""
     scope = row["scope"]
-    return f"{scope['name']} (agent)" if scope["type"] == "agent" else str(scope["name"])
+    kind = "Agent" if scope["type"] == "agent" else "Personal"
+    return f"{kind}: {scope['name']}"
 
 
 def _expired_mark(expires_at: str | None) -> str:
