@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Seconds to wait for a PostgreSQL connection before the request fails with 503.
 CONNECT_TIMEOUT_SECONDS = 5
 
-UNREACHABLE = "the database cannot be reached, so the API key cannot be checked: retry"
+UNREACHABLE_MESSAGE = "the database cannot be reached, so the API key cannot be checked: retry"
 
 
 class EpochReader:
@@ -105,7 +105,7 @@ class PostgresEpoch:
             row = await cursor.fetchone()
         except psycopg.Error:
             self.close()
-            raise UpstreamUnavailable(UNREACHABLE) from None
+            raise UpstreamUnavailable(UNREACHABLE_MESSAGE) from None
         return int(row[0]) if row else 0
 
     def close(self) -> None:

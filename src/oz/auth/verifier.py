@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oz import keys
 from oz.auth import cli_sessions, revocations
-from oz.auth.epoch import UNREACHABLE, EpochReader, PostgresEpoch
+from oz.auth.epoch import UNREACHABLE_MESSAGE, EpochReader, PostgresEpoch
 from oz.auth.last_used import LastUseRecorder
 from oz.clock import utcnow
 from oz.db.engine import Database
@@ -196,7 +196,7 @@ class KeyVerifier:
             with self._epoch_engine.connect() as connection:
                 value = connection.execute(revocations.EPOCH_QUERY).scalar()
         except SQLAlchemyError:
-            raise UpstreamUnavailable(UNREACHABLE) from None
+            raise UpstreamUnavailable(UNREACHABLE_MESSAGE) from None
         return int(value or 0)
 
     def _verify_session(self, token: str) -> Principal:
