@@ -231,8 +231,8 @@ def test_cache_untrusted_when_database_unreachable(postgres_world: World) -> Non
 
 
 def test_event_loop_path_sees_other_revocations(world: World, tmp_path: Path) -> None:
-    """`authenticate` answers cached keys on the event loop and still sees a revocation
-    made by another process: through the shared epoch read on PostgreSQL, the marker
+    """`authenticate` accepts cached keys on the event loop and still rejects a key
+    revoked by another process: through the shared epoch read on PostgreSQL, the marker
     file on SQLite."""
     marker = revocations.use_marker(tmp_path) if world.database.url.startswith("sqlite") else None
     replica = KeyVerifier(world.database, world.secret, cache_seconds=60, marker=marker)
@@ -263,7 +263,7 @@ def test_event_loop_path_rejects_bad_headers(verifier: KeyVerifier, header: str 
 def test_event_loop_path_fails_closed_on_drop(
     postgres_world: World,
 ) -> None:
-    """A replica whose database connection is cut answers 503 rather than trusting its
+    """A replica whose database connection is cut raises 503 rather than trusting its
     cache, and reconnects for the next request."""
     verifier = KeyVerifier(postgres_world.database, postgres_world.secret, cache_seconds=60)
     _, raw = postgres_world.make_key()
