@@ -460,6 +460,22 @@ def test_delete_during_concurrent_requests(server: OzServer) -> None:
     )
 
 
+def test_user_deleted_by_ozd_is_refused_at_once(server: OzServer) -> None:
+    """`ozd user delete` runs in its own process; the server's cache hears of it through
+    the data directory's marker on SQLite and the database's epoch on PostgreSQL."""
+    email = f"{unique('leaver')}@example.com"
+    added = server.ozd("user", "add", email, "--team", server.team_uid, "--with-key")
+    assert added.returncode == 0, failure(added)
+    member_key = remember(added.stdout.strip().splitlines()[-1])
+    assert whoami(server, member_key).returncode == 0  # now in the server's cache
+
+    deleted = server.ozd("user", "delete", email)
+    refused = whoami(server, member_key)
+
+    assert deleted.returncode == 0, failure(deleted)
+    assert refused.returncode == 3, failure(refused)
+
+
 def test_global_options_work_after_the_subcommand(server: OzServer) -> None:
     personal = create_key(server, unique("after"))["raw_api_key"]
 

@@ -11,7 +11,6 @@ Services announce revocations with `announce_after_commit`, in the revoking tran
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,31 +18,23 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from oz.auth.marker import RevocationMarker
 from oz.db.hooks import on_commit
 from oz.db.models import RevocationEpoch
 from oz.db.upsert import insert_for
 
-MARKER_FILE = "revocations"
 EPOCH_ROW = 1
 
 _listeners: list[Callable[[], None]] = []
 _lock = threading.Lock()
-_marker: Path | None = None
+_marker: RevocationMarker | None = None
 
 
-def use_marker(data_dir: Path) -> Path:
+def use_marker(data_dir: Path) -> RevocationMarker:
     """Announce revocations to other processes through `data_dir`'s marker file."""
     global _marker
-    _marker = data_dir / MARKER_FILE
+    _marker = RevocationMarker.in_data_dir(data_dir)
     return _marker
-
-
-def marker_version(path: Path) -> int:
-    """Return the marker's change time in nanoseconds, or 0 when it does not exist."""
-    try:
-        return os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        return 0
 
 
 def subscribe(listener: Callable[[], None]) -> None:
@@ -62,7 +53,7 @@ def announce() -> None:
         listeners = list(_listeners)
         marker = _marker
     if marker is not None:
-        marker.write_text(f"{os.getpid()} {os.urandom(8).hex()}\n")
+        marker.bump()
     for listener in listeners:
         listener()
 

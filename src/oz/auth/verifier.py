@@ -6,7 +6,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from anyio import to_thread
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from oz import keys
 from oz.auth import cli_sessions, revocations
 from oz.auth.epoch import UNREACHABLE_MESSAGE, EpochReader, PostgresEpoch
 from oz.auth.last_used import LastUseRecorder
+from oz.auth.marker import RevocationMarker
 from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import ApiKey, CloudAgent, Team, User
@@ -67,7 +67,7 @@ class KeyVerifier:
         secret: bytes,
         cache_seconds: float,
         recorder: LastUseRecorder | None = None,
-        marker: Path | None = None,
+        marker: RevocationMarker | None = None,
     ) -> None:
         self._database = database
         self._secret = secret
@@ -77,7 +77,7 @@ class KeyVerifier:
         self._epoch = 0
         self._lock = threading.Lock()
         self._marker = marker
-        self._marker_version = revocations.marker_version(marker) if marker else 0
+        self._marker_seen = marker.read() if marker else b""
         self._epoch_engine = None
         self._postgres_epoch = None
         self._epoch_reader = None
@@ -106,10 +106,10 @@ class KeyVerifier:
     def _marker_changed(self) -> bool:
         if self._marker is None:
             return False
-        version = revocations.marker_version(self._marker)
-        if version == self._marker_version:
+        current = self._marker.read()
+        if current == self._marker_seen:
             return False
-        self._marker_version = version
+        self._marker_seen = current
         return True
 
     def authenticate_header(self, header: str | None) -> Principal:
