@@ -5,6 +5,7 @@ GitHub, and the `oz` CLI connecting accounts, enabling orgs and running in envir
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -127,11 +128,12 @@ def test_personal_run_pushes_as_account(server: OzServer, github: FakeGitHub) ->
     assert USER_TOKEN not in json.dumps(run)
 
 
-def connect(server: OzServer, key: str) -> None:
-    """Run `oz github connect` and approve in a "browser" that follows the printed URL."""
+def start_connect(server: OzServer, key: str) -> tuple[subprocess.Popen[str], httpx.Response]:
+    """Start `oz github connect` and approve in a "browser" that follows the printed URL."""
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "oz"), "github", "connect"],
         env=clean_env(WARP_API_KEY=key, WARP_SERVER_ROOT_URL=server.url),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -142,14 +144,56 @@ def connect(server: OzServer, key: str) -> None:
         if line.strip().startswith("http"):
             url = line.strip()
             break
-    page = httpx.get(url, follow_redirects=True, timeout=10)
-    stdout, stderr = process.communicate(timeout=30)
+    return process, httpx.get(url, follow_redirects=True, timeout=10)
+
+
+def page_code(page: httpx.Response) -> str:
+    found = re.search(r'id="code">([A-Z-]+)<', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
+def connect(server: OzServer, key: str) -> None:
+    """Run `oz github connect`, approve, and paste the page's code into the command."""
+    process, page = start_connect(server, key)
+    stdout, stderr = process.communicate(page_code(page) + "\n", timeout=30)
 
     assert page.status_code == 200, page.text
-    assert "GitHub connected" in page.text
+    assert "Finish connecting GitHub" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     assert process.returncode == 0, stderr
     assert "Connected to GitHub as octocat" in stdout
+
+
+def test_connect_finishes_with_code_option(server: OzServer, github: FakeGitHub) -> None:
+    key = create_key(server, unique("personal"))["raw_api_key"]
+    process, page = start_connect(server, key)
+    _, waiting_stderr = process.communicate("", timeout=30)
+
+    finished = server.oz("github", "connect", "--code", page_code(page), api_key=key)
+
+    assert process.returncode == 2
+    assert "oz github connect --code CODE" in waiting_stderr
+    assert finished.returncode == 0, failure(finished)
+    assert "Connected to GitHub as octocat" in finished.stdout
+
+
+def test_connect_code_of_another_user_rejected(server: OzServer, github: FakeGitHub) -> None:
+    asker = create_key(server, unique("asker"))["raw_api_key"]
+    process, page = start_connect(server, asker)
+    process.communicate("", timeout=30)
+    added = server.ozd(
+        "user", "add", f"{unique('member')}@example.com", "--team", server.team_uid, "--with-key"
+    )
+    assert added.returncode == 0, failure(added)
+    member_key = remember(added.stdout.strip().splitlines()[-1])
+
+    rejected = server.oz("github", "connect", "--code", page_code(page), api_key=member_key)
+    status = server.oz_json("github", "status", api_key=member_key)
+
+    assert rejected.returncode == 5, failure(rejected)
+    assert "started by another user" in rejected.stderr
+    assert status == {"connected": False}
 
 
 def test_agent_run_pushes_as_app(server: OzServer, github: FakeGitHub) -> None:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
 
 from oz.cli.context import EXIT_USAGE, CliContext, CliError, is_interactive, segment
 from oz.cli.output import Column, emit_object, emit_rows, info, when
-
-CONNECT_POLL_SECONDS = 2.0
-CONNECT_TIMEOUT_SECONDS = 600.0
 
 ORG_COLUMNS: list[Column] = [
     ("Organization", lambda org: org["org"]),
@@ -37,10 +33,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="Connect your GitHub account in the browser, or with a token on stdin.",
     )
-    connect.add_argument(
+    source = connect.add_mutually_exclusive_group()
+    source.add_argument(
         "--token-stdin",
         action="store_true",
         help="read a GitHub token from standard input instead of signing in on GitHub",
+    )
+    source.add_argument(
+        "--code",
+        metavar="CODE",
+        help="finish with the code a GitHub approval page showed, such as BCDF-GHJK-LMNP",
     )
     connect.set_defaults(handler=connect_account)
 
@@ -100,13 +102,13 @@ def show_account(context: CliContext, _args: argparse.Namespace) -> int:
 
 
 def connect_account(context: CliContext, args: argparse.Namespace) -> int:
+    if args.code is not None:
+        return _confirm(context, args.code)
     if args.token_stdin:
         token = sys.stdin.readline().strip()
         if not token:
             raise CliError("no token on standard input: pipe one GitHub token", EXIT_USAGE)
-        account = context.call("PUT", "/github/account", body={"token": token})
-        emit_object(context.output_format, account, _account_text(account))
-        return 0
+        return _show(context, context.call("PUT", "/github/account", body={"token": token}))
 
     try:
         started = context.call("POST", "/github/account/authorization")
@@ -116,21 +118,30 @@ def connect_account(context: CliContext, args: argparse.Namespace) -> int:
         import getpass
 
         token = getpass.getpass("This server signs in to GitHub with tokens. GitHub token: ")
-        account = context.call("PUT", "/github/account", body={"token": token.strip()})
-        emit_object(context.output_format, account, _account_text(account))
-        return 0
+        return _show(context, context.call("PUT", "/github/account", body={"token": token.strip()}))
 
-    before = context.call("GET", "/github/account").get("connected_at")
     info(f"Open this page to connect GitHub, within ten minutes:\n\n  {started['auth_url']}\n")
-    info("Waiting for GitHub...")
-    deadline = time.monotonic() + CONNECT_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        account = context.call("GET", "/github/account")
-        if account["connected"] and account.get("connected_at") != before:
-            emit_object(context.output_format, account, _account_text(account))
-            return 0
-        time.sleep(CONNECT_POLL_SECONDS)
-    raise CliError("GitHub was not connected within ten minutes: run `oz github connect` again")
+    info("After you approve, the page shows a code. Paste it here to finish.")
+    if is_interactive():
+        sys.stderr.write("Code: ")
+        sys.stderr.flush()
+    code = sys.stdin.readline().strip()
+    if not code:
+        raise CliError(
+            "no code entered: after approving, run `oz github connect --code CODE` with the"
+            " code the page shows",
+            EXIT_USAGE,
+        )
+    return _confirm(context, code)
+
+
+def _confirm(context: CliContext, code: str) -> int:
+    return _show(context, context.call("POST", "/github/account/confirmation", body={"code": code}))
+
+
+def _show(context: CliContext, account: dict[str, Any]) -> int:
+    emit_object(context.output_format, account, _account_text(account))
+    return 0
 
 
 def disconnect_account(context: CliContext, _args: argparse.Namespace) -> int:

@@ -282,6 +282,25 @@ class GitHubAccount(Base):
     connected_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class GitHubPendingConnection(Base):
+    """A GitHub account approved in a browser, waiting for its code from the terminal.
+
+    `oz github connect` finishes only when the code the callback page shows is entered,
+    so an authorization URL passed to someone else connects nobody's account.
+    """
+
+    __tablename__ = "github_pending_connections"
+
+    code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_uid: Mapped[str] = mapped_column(ForeignKey("users.uid"), index=True)
+    github_id: Mapped[int] = mapped_column(BigInteger)
+    login: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    token_sealed: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class GitHubOrg(Base):
     """A GitHub organization a team enabled for its agents: the App's installation on it.
 

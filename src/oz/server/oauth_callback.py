@@ -8,10 +8,12 @@ from html import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from oz.clock import utcnow
 from oz.errors import OzError
 from oz.github.accounts import check_token, store_account
 from oz.github.client import GitHubError
 from oz.github.oauth import CALLBACK_PATH, StateError, exchange_code, read_state
+from oz.github.pending import create_pending
 from oz.principal import Principal
 from oz.server.deps import github_links, server_state
 from oz.web.deps import find_signed_in
@@ -28,13 +30,31 @@ PAGE_HEADERS = {
 }
 
 
-def _page(status: int, title: str, message: str) -> HTMLResponse:
+def _page(status: int, title: str, message: str, extra_html: str = "") -> HTMLResponse:
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)} · oz</title></head>"
-        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p></body></html>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p>{extra_html}</body></html>"
     )
     return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
+
+
+def _code_page(login: str, code: str) -> HTMLResponse:
+    extra = (
+        f'<h2 id="code">{escape(code)}</h2>'
+        "<p>Paste it where <code>oz github connect</code> waits, or run"
+        f" <code>oz github connect --code {escape(code)}</code>. It expires in ten"
+        " minutes.</p>"
+        "<p>If you did not run <code>oz github connect</code> yourself, close this page:"
+        " nothing is connected until the code is entered.</p>"
+    )
+    return _page(
+        200,
+        "Finish connecting GitHub",
+        f"GitHub approved the account {login}. To connect it to oz, enter this code in"
+        " your terminal:",
+        extra,
+    )
 
 
 @router.get(CALLBACK_PATH, include_in_schema=False)
@@ -77,12 +97,15 @@ def oauth_callback(
     except (GitHubError, OzError) as exc:
         logger.warning("GitHub OAuth callback for user %s failed: %s", user_uid, exc)
         return _page(502, "GitHub was not connected", str(exc))
+    if session_uid is None:
+        # Started from the terminal: nothing ties this browser to the user, so the user
+        # must carry the code back to the terminal.
+        with server.database.transaction() as session:
+            code = create_pending(session, server.secret, user_uid, user, token, utcnow())
+        logger.info(
+            "GitHub account %s approved for user %s, waiting for its code", user.login, user_uid
+        )
+        return _code_page(user.login, code)
     with server.database.transaction() as session:
         store_account(session, server.secret, user_uid, user, token)
-    if session_uid is not None:
-        return RedirectResponse("/settings/github?notice=connected", status_code=303)
-    return _page(
-        200,
-        "GitHub connected",
-        f"Runs you start now act on GitHub as {user.login}. You can close this page.",
-    )
+    return RedirectResponse("/settings/github?notice=connected", status_code=303)

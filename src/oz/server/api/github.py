@@ -20,6 +20,7 @@ from oz.github.accounts import (
 from oz.github.enabling import enable_team_org
 from oz.github.oauth import CALLBACK_PATH, authorize_url, issue_state
 from oz.github.orgs import disable_org, enabled_orgs, normalize_org, org_view
+from oz.github.pending import confirm_pending
 from oz.identity.teams import require_admin, require_team
 from oz.server.deps import CurrentPrincipal, Links, State
 
@@ -68,6 +69,27 @@ def start_authorization(principal: CurrentPrincipal, state: State, links: Links)
     state_token = issue_state(state.secret, principal.uid, utcnow())
     url = authorize_url(links.github_url, oauth, links.public_url + CALLBACK_PATH, state_token)
     return {"auth_url": url, "expires_in": 600}
+
+
+class CodeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        max_length=40,
+        description="the code the GitHub callback page showed, such as BCDF-GHJK-LMNP",
+    )
+
+
+@router.post(
+    "/github/account/confirmation",
+    summary="Finish connecting a GitHub account with the code the callback page showed",
+)
+def confirm_authorization(
+    body: CodeBody, principal: CurrentPrincipal, state: State
+) -> dict[str, Any]:
+    with state.database.transaction() as session:
+        account = confirm_pending(session, state.secret, principal, body.code, utcnow())
+        return account_view(account)
 
 
 class OrgBody(BaseModel):
