@@ -21,6 +21,7 @@ from oz.cli import (
     login_cmd,
     runs_cmd,
     settings_cmd,
+    team_cmd,
     whoami_cmd,
     worker_cmd,
 )
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         runs_cmd,
         environments_cmd,
         github_cmd,
+        team_cmd,
         credits_cmd,
         worker_cmd,
     ):

@@ -21,7 +21,17 @@ from oz.runs.heartbeats import HeartbeatSweeper
 from oz.runs.worker import EmbeddedWorker
 from oz.server import oauth_callback, oauth_device, problems
 from oz.server.access_log import AccessLogMiddleware
-from oz.server.api import agents, api_keys, billing, environments, github, me, runs, workers
+from oz.server.api import (
+    agents,
+    api_keys,
+    billing,
+    environments,
+    github,
+    me,
+    runs,
+    team,
+    workers,
+)
 from oz.server.state import ServerState
 from oz.web import app as web
 
@@ -113,7 +123,7 @@ def create_app(state: ServerState) -> FastAPI:
         await run_in_threadpool(state.database.ping)
         return {"status": "ready", "version": __version__}
 
-    for module in (me, api_keys, agents, environments, runs, billing, github, workers):
+    for module in (me, api_keys, agents, environments, runs, billing, github, team, workers):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(oauth_callback.router)
     app.include_router(oauth_device.router)

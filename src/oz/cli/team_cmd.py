@@ -1,0 +1,215 @@
+"""`oz team`: members, roles, ownership and invitations, as in the Admin Panel."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from oz.cli.context import EXIT_CODES, CliContext, CliError, confirm_unless_forced, segment
+from oz.cli.output import Column, emit_object, emit_rows, when
+
+MEMBER_COLUMNS: list[Column] = [
+    ("Email", lambda member: member["email"]),
+    ("Name", lambda member: member["display_name"]),
+    ("Role", lambda member: member["role"]),
+    ("Joined", lambda member: when(member["joined_at"])),
+    ("User ID", lambda member: member["user_uid"]),
+]
+INVITATION_COLUMNS: list[Column] = [
+    ("Email", lambda invitation: invitation["email"]),
+    ("Role", lambda invitation: invitation["role"]),
+    ("Created", lambda invitation: when(invitation["created_at"])),
+    ("Expires at", lambda invitation: when(invitation["expires_at"])),
+    ("ID", lambda invitation: invitation["uid"]),
+]
+ROLES = ("admin", "member")
+TEAM_HELP = "team uid (your first team)"
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser(
+        "team",
+        help="Manage your team's members, roles and invitations (owner and admins).",
+        description="Members, roles, ownership and invitations of a team, as in the Admin"
+        " Panel. Members are named by email or user id.",
+    )
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    member = actions.add_parser("member", help="List members, change roles, remove members.")
+    member_actions = member.add_subparsers(dest="member_action", metavar="ACTION", required=True)
+    listing = member_actions.add_parser("list", parents=[common], help="List the team's members.")
+    listing.add_argument("--team", metavar="UID", help=TEAM_HELP)
+    listing.set_defaults(handler=list_members)
+    role = member_actions.add_parser(
+        "role", parents=[common], help="Make a member an admin, or an admin a member."
+    )
+    role.add_argument("user", metavar="USER", help="email or user id")
+    role.add_argument("role", choices=ROLES)
+    role.add_argument("--team", metavar="UID", help=TEAM_HELP)
+    role.set_defaults(handler=change_role)
+    remove = member_actions.add_parser(
+        "remove", parents=[common], help="Remove a member; their personal keys stop acting here."
+    )
+    remove.add_argument("user", metavar="USER", help="email or user id")
+    remove.add_argument("--team", metavar="UID", help=TEAM_HELP)
+    remove.add_argument("--force", action="store_true", help="do not ask for confirmation")
+    remove.set_defaults(handler=remove_member)
+
+    transfer = actions.add_parser(
+        "transfer",
+        parents=[common],
+        help="Make another member the owner; you become an admin (the owner only).",
+    )
+    transfer.add_argument("user", metavar="USER", help="email or user id of the new owner")
+    transfer.add_argument("--team", metavar="UID", help=TEAM_HELP)
+    transfer.add_argument("--force", action="store_true", help="do not ask for confirmation")
+    transfer.set_defaults(handler=transfer_ownership)
+
+    invitation = actions.add_parser("invitation", help="Invite people by one-time links.")
+    invitation_actions = invitation.add_subparsers(
+        dest="invitation_action", metavar="ACTION", required=True
+    )
+    pending = invitation_actions.add_parser(
+        "list", parents=[common], help="List pending invitations."
+    )
+    pending.add_argument("--team", metavar="UID", help=TEAM_HELP)
+    pending.set_defaults(handler=list_invitations)
+    create = invitation_actions.add_parser(
+        "create",
+        parents=[common],
+        help="Invite an email address; prints a join link, valid 7 days, shown once.",
+    )
+    create.add_argument("email", metavar="EMAIL")
+    create.add_argument("--role", choices=ROLES, default="member", help="default: member")
+    create.add_argument("--team", metavar="UID", help=TEAM_HELP)
+    create.set_defaults(handler=create_invitation)
+    revoke = invitation_actions.add_parser(
+        "revoke", parents=[common], help="Revoke a pending invitation; its link stops working."
+    )
+    revoke.add_argument("uid", metavar="ID", help="the invitation's id, from `list`")
+    revoke.add_argument("--team", metavar="UID", help=TEAM_HELP)
+    revoke.set_defaults(handler=revoke_invitation)
+
+
+def _team_query(team: str | None) -> str:
+    return f"?team={segment(team)}" if team else ""
+
+
+def _with_team(body: dict[str, Any], team: str | None) -> dict[str, Any]:
+    return {**body, "team": team} if team else body
+
+
+def _member(context: CliContext, team: str | None, user: str) -> dict[str, Any]:
+    """Return the member named by email or user id, from the team's member list."""
+    members: list[dict[str, Any]] = context.call("GET", f"/team/members{_team_query(team)}")[
+        "members"
+    ]
+    target = user.strip()
+    for member in members:
+        # User ids are case-sensitive; email addresses are compared as the server stores them.
+        if target == member["user_uid"] or target.lower() == member["email"].lower():
+            return member
+    raise CliError(
+        f"no member {user!r} in this team: see `oz team member list`",
+        EXIT_CODES["resource_not_found"],
+        "resource_not_found",
+    )
+
+
+def list_members(context: CliContext, args: argparse.Namespace) -> int:
+    document = context.call("GET", f"/team/members{_team_query(args.team)}")
+    emit_rows(
+        context.output_format,
+        document["members"],
+        MEMBER_COLUMNS,
+        json_document=document,
+        title="Team members",
+    )
+    return 0
+
+
+def change_role(context: CliContext, args: argparse.Namespace) -> int:
+    member = _member(context, args.team, args.user)
+    changed = context.call(
+        "PUT",
+        f"/team/members/{segment(member['user_uid'])}",
+        body=_with_team({"role": args.role}, args.team),
+    )
+    emit_object(context.output_format, changed, f"{changed['email']} is now {changed['role']}.")
+    return 0
+
+
+def remove_member(context: CliContext, args: argparse.Namespace) -> int:
+    member = _member(context, args.team, args.user)
+    confirm_unless_forced(
+        args.force,
+        "Removing a member",
+        f"Remove {member['email']} from the team? Their personal keys stop acting in it.",
+    )
+    context.call("DELETE", f"/team/members/{segment(member['user_uid'])}{_team_query(args.team)}")
+    emit_object(
+        context.output_format,
+        {"user_uid": member["user_uid"], "removed": True},
+        f"Removed {member['email']} from the team. Agent keys they created keep working"
+        " until an admin deletes them.",
+    )
+    return 0
+
+
+def transfer_ownership(context: CliContext, args: argparse.Namespace) -> int:
+    member = _member(context, args.team, args.user)
+    confirm_unless_forced(
+        args.force,
+        "Transferring ownership",
+        f"Make {member['email']} the team's owner? You become an admin, and agent keys"
+        " bill the new owner.",
+    )
+    result = context.call(
+        "PUT",
+        "/team/owner",
+        body=_with_team({"user_uid": member["user_uid"]}, args.team),
+    )
+    emit_object(
+        context.output_format,
+        result,
+        f"{member['email']} now owns the team; you are an admin.",
+    )
+    return 0
+
+
+def list_invitations(context: CliContext, args: argparse.Namespace) -> int:
+    document = context.call("GET", f"/team/invitations{_team_query(args.team)}")
+    emit_rows(
+        context.output_format,
+        document["invitations"],
+        INVITATION_COLUMNS,
+        json_document=document,
+        title="Pending invitations",
+    )
+    return 0
+
+
+def create_invitation(context: CliContext, args: argparse.Namespace) -> int:
+    created = context.call(
+        "POST",
+        "/team/invitations",
+        body=_with_team({"email": args.email, "role": args.role}, args.team),
+    )
+    emit_object(
+        context.output_format,
+        created,
+        f"Invited {created['email']} as {created['role']}. Send them this link; it works"
+        f" once, until {when(created['expires_at'])}, and is not shown again:\n\n"
+        f"  {created['join_url']}",
+    )
+    return 0
+
+
+def revoke_invitation(context: CliContext, args: argparse.Namespace) -> int:
+    context.call("DELETE", f"/team/invitations/{segment(args.uid)}{_team_query(args.team)}")
+    emit_object(
+        context.output_format,
+        {"uid": args.uid, "revoked": True},
+        "Revoked the invitation. Its link no longer works.",
+    )
+    return 0
