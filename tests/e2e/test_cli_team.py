@@ -70,6 +70,20 @@ def test_unknown_member_exits_five(server: OzServer) -> None:
     assert "no member 'nobody@example.com'" in result.stderr
 
 
+def test_admin_demotes_self_by_user_id(server: OzServer) -> None:
+    email, admin_key = add_user(server, "admin")
+    user_uid = server.oz_json("whoami", api_key=admin_key)["uid"]
+
+    demoted = server.oz("team", "member", "role", user_uid, "member", api_key=admin_key)
+    again = server.oz("team", "member", "role", user_uid, "admin", api_key=admin_key)
+
+    assert demoted.returncode == 0, failure(demoted)
+    assert f"{email} is now member." in demoted.stdout
+    assert again.returncode == 4, failure(again)
+    assert "may change roles" in again.stderr
+    assert role_of(server, email) == "member"
+
+
 def test_member_cannot_list(server: OzServer) -> None:
     _, member_key = add_user(server)
 
@@ -121,6 +135,7 @@ def test_invitation_pretty_shows_link_once(server: OzServer) -> None:
     assert created.returncode == 0, failure(created)
     assert "/join?token=" in created.stdout
     assert "not shown again" in created.stdout
+    assert "replaces the pending invitation" not in created.stdout
     assert email in listed.stdout
     assert "token=" not in listed.stdout
 
@@ -130,3 +145,13 @@ def test_invitation_bad_email_names_field(server: OzServer) -> None:
 
     assert result.returncode == 1, failure(result)
     assert "email" in result.stderr
+
+
+def test_second_invitation_says_it_replaces(server: OzServer) -> None:
+    email = f"{unique('invitee')}@example.com"
+    server.oz("team", "invitation", "create", email, api_key=server.owner_key)
+
+    second = server.oz("team", "invitation", "create", email, api_key=server.owner_key)
+
+    assert second.returncode == 0, failure(second)
+    assert "replaces the pending invitation" in second.stdout

@@ -101,7 +101,19 @@ def test_unknown_member_not_found(api: Api) -> None:
     response = api.client.put(f"{MEMBERS}/nobody", json={"role": "admin"}, headers=api.headers())
 
     assert response.status_code == 404
-    assert response.json()["field"] == "user"
+    assert response.json()["field"] == "user_uid"
+
+
+def test_admin_can_demote_self(api: Api) -> None:
+    user, admin_key = member_with_key(api, "bob@example.com", "admin")
+
+    response = api.client.put(
+        f"{MEMBERS}/{user.uid}", json={"role": "member"}, headers=api.headers(admin_key)
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["role"] == "member"
+    assert roles(api)["bob@example.com"] == "member"
 
 
 def test_removed_member_loses_team(api: Api) -> None:
@@ -182,6 +194,7 @@ def test_invitation_link_opens_join_page(api: Api) -> None:
     page = api.client.get(f"{link.path}?{link.query}")
     assert page.status_code == 200
     assert "ada@example.com" in page.text
+    assert invitation["replaced_pending"] is False
     assert [row["uid"] for row in listed.json()["invitations"]] == [invitation["uid"]]
     assert "join_url" not in listed.json()["invitations"][0]
 
@@ -206,6 +219,9 @@ def test_revoked_invitation_link_fails(api: Api) -> None:
     ("body", "field"),
     [
         ({"email": "not an address"}, "email"),
+        ({"email": "x@@example.com"}, "email"),
+        ({"email": f"{'a' * 65}@example.com"}, "email"),
+        ({"email": "ada@example..com"}, "email"),
         ({"email": "ada@example.com", "role": "owner"}, "role"),
         ({"email": "owner@example.com"}, "email"),
         ({}, "email"),
@@ -227,3 +243,16 @@ def test_member_cannot_invite(api: Api) -> None:
     )
 
     assert response.status_code == 403
+
+
+def test_second_invitation_replaces_first(api: Api) -> None:
+    first = api.client.post(INVITATIONS, json={"email": "ada@example.com"}, headers=api.headers())
+    second = api.client.post(INVITATIONS, json={"email": "ada@example.com"}, headers=api.headers())
+    link = urlsplit(first.json()["join_url"])
+
+    page = api.client.get(f"{link.path}?{link.query}")
+    listed = api.client.get(INVITATIONS, headers=api.headers()).json()["invitations"]
+
+    assert second.json()["replaced_pending"] is True
+    assert page.status_code == 404
+    assert [row["uid"] for row in listed] == [second.json()["uid"]]

@@ -42,7 +42,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--code",
         metavar="CODE",
-        help="finish with the code a GitHub approval page showed, such as BCDF-GHJK-LMNP",
+        help="finish with the code the approval page showed, such as BCDF-GHJK-LMNP",
     )
     connect.set_defaults(handler=connect_account)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from oz.cli.context import EXIT_CODES, CliContext, CliError, confirm_unless_forced, segment
+from oz.cli.context import (
+    EXIT_CODES,
+    EXIT_USAGE,
+    CliContext,
+    CliError,
+    confirm_unless_forced,
+    segment,
+)
 from oz.cli.output import Column, emit_object, emit_rows, when
 
 MEMBER_COLUMNS: list[Column] = [
@@ -99,16 +106,21 @@ def _with_team(body: dict[str, Any], team: str | None) -> dict[str, Any]:
     return {**body, "team": team} if team else body
 
 
-def _member(context: CliContext, team: str | None, user: str) -> dict[str, Any]:
-    """Return the member named by email or user id, from the team's member list."""
-    members: list[dict[str, Any]] = context.call("GET", f"/team/members{_team_query(team)}")[
-        "members"
-    ]
+def _member(context: CliContext, team: str | None, user: str) -> tuple[str, str]:
+    """Return the user id and a label of the member named by `user`.
+
+    A user id is used as given, so the server checks the caller's right to the action
+    itself. An email address is looked up in the team's member list, which needs an admin.
+    """
     target = user.strip()
-    for member in members:
-        # User ids are case-sensitive; email addresses are compared as the server stores them.
-        if target == member["user_uid"] or target.lower() == member["email"].lower():
-            return member
+    if not target:
+        raise CliError("USER must be a member's email address or user id", EXIT_USAGE)
+    if "@" not in target:
+        return target, target
+    document = context.call("GET", f"/team/members{_team_query(team)}")
+    for member in document["members"]:
+        if target.lower() == member["email"].lower():
+            return member["user_uid"], member["email"]
     raise CliError(
         f"no member {user!r} in this team: see `oz team member list`",
         EXIT_CODES["resource_not_found"],
@@ -129,10 +141,10 @@ def list_members(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def change_role(context: CliContext, args: argparse.Namespace) -> int:
-    member = _member(context, args.team, args.user)
+    user_uid, _ = _member(context, args.team, args.user)
     changed = context.call(
         "PUT",
-        f"/team/members/{segment(member['user_uid'])}",
+        f"/team/members/{segment(user_uid)}",
         body=_with_team({"role": args.role}, args.team),
     )
     emit_object(context.output_format, changed, f"{changed['email']} is now {changed['role']}.")
@@ -140,40 +152,35 @@ def change_role(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def remove_member(context: CliContext, args: argparse.Namespace) -> int:
-    member = _member(context, args.team, args.user)
+    user_uid, label = _member(context, args.team, args.user)
     confirm_unless_forced(
         args.force,
         "Removing a member",
-        f"Remove {member['email']} from the team? Their personal keys stop acting in it.",
+        f"Remove {label} from the team? Their personal keys stop acting in it.",
     )
-    context.call("DELETE", f"/team/members/{segment(member['user_uid'])}{_team_query(args.team)}")
+    context.call("DELETE", f"/team/members/{segment(user_uid)}{_team_query(args.team)}")
     emit_object(
         context.output_format,
-        {"user_uid": member["user_uid"], "removed": True},
-        f"Removed {member['email']} from the team. Agent keys they created keep working"
+        {"user_uid": user_uid, "removed": True},
+        f"Removed {label} from the team. Agent keys they created keep working"
         " until an admin deletes them.",
     )
     return 0
 
 
 def transfer_ownership(context: CliContext, args: argparse.Namespace) -> int:
-    member = _member(context, args.team, args.user)
+    user_uid, label = _member(context, args.team, args.user)
     confirm_unless_forced(
         args.force,
         "Transferring ownership",
-        f"Make {member['email']} the team's owner? You become an admin, and agent keys"
-        " bill the new owner.",
+        f"Make {label} the team's owner? You become an admin, and agent keys bill the new owner.",
     )
     result = context.call(
         "PUT",
         "/team/owner",
-        body=_with_team({"user_uid": member["user_uid"]}, args.team),
+        body=_with_team({"user_uid": user_uid}, args.team),
     )
-    emit_object(
-        context.output_format,
-        result,
-        f"{member['email']} now owns the team; you are an admin.",
-    )
+    emit_object(context.output_format, result, f"{label} now owns the team; you are an admin.")
     return 0
 
 
@@ -195,11 +202,16 @@ def create_invitation(context: CliContext, args: argparse.Namespace) -> int:
         "/team/invitations",
         body=_with_team({"email": args.email, "role": args.role}, args.team),
     )
+    replaced = (
+        " It replaces the pending invitation to that address, whose link no longer works."
+        if created["replaced_pending"]
+        else ""
+    )
     emit_object(
         context.output_format,
         created,
-        f"Invited {created['email']} as {created['role']}. Send them this link; it works"
-        f" once, until {when(created['expires_at'])}, and is not shown again:\n\n"
+        f"Invited {created['email']} as {created['role']}.{replaced} Send them this link; it"
+        f" works once, until {when(created['expires_at'])}, and is not shown again:\n\n"
         f"  {created['join_url']}",
     )
     return 0

@@ -83,7 +83,7 @@ def confirm_pending(
     require_human(principal)
     if len(normalize_code(code)) != CODE_LETTERS:
         raise InvalidRequest(
-            f"code must be the {CODE_LETTERS} letters the GitHub page shows, such as"
+            f"code must be the {CODE_LETTERS} letters the approval page shows, such as"
             " BCDF-GHJK-LMNP",
             field="code",
         )

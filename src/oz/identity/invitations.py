@@ -99,6 +99,19 @@ def pending_invitations(session: Session, principal: Principal, team_uid: str) -
     )
 
 
+def has_pending(session: Session, team_uid: str, email: str) -> bool:
+    """Return whether `email` has an unexpired invitation that a new one would replace."""
+    found = session.scalar(
+        select(Invitation.uid).where(
+            Invitation.team_uid == team_uid,
+            Invitation.email == normalize_email(email),
+            Invitation.accepted_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+    )
+    return found is not None
+
+
 def revoke_invitation(session: Session, principal: Principal, team_uid: str, uid: str) -> None:
     require_admin(session, principal, team_uid, "revoke invitations")
     result = session.execute(

@@ -50,12 +50,25 @@ def list_members(session: Session, principal: Principal, team_uid: str) -> list[
 
 
 def get_member(session: Session, principal: Principal, team_uid: str, user_uid: str) -> Member:
-    found = next(
-        (m for m in list_members(session, principal, team_uid) if m.user_uid == user_uid), None
-    )
-    if found is None:
-        raise ResourceNotFound(f"user {user_uid!r} is not a member of this team", field="user")
-    return found
+    require_admin(session, principal, team_uid, "list the team's members")
+    return member_of(session, team_uid, user_uid)
+
+
+def member_of(session: Session, team_uid: str, user_uid: str) -> Member:
+    """Return one member of the team. The caller checks its right to see the member first."""
+    row = session.execute(
+        select(User, Membership)
+        .join(Membership, Membership.user_uid == User.uid)
+        .where(
+            Membership.team_uid == team_uid,
+            Membership.user_uid == user_uid,
+            User.deleted_at.is_(None),
+        )
+    ).one_or_none()
+    if row is None:
+        raise ResourceNotFound(f"user {user_uid!r} is not a member of this team", field="user_uid")
+    user, membership = row
+    return Member(user.uid, user.email, user.display_name, membership.role, membership.created_at)
 
 
 def _membership(session: Session, team_uid: str, user_uid: str) -> Membership:
@@ -64,7 +77,7 @@ def _membership(session: Session, team_uid: str, user_uid: str) -> Membership:
         Membership, (team_uid, user_uid), with_for_update=True, populate_existing=True
     )
     if membership is None:
-        raise ResourceNotFound(f"user {user_uid!r} is not a member of this team", field="user")
+        raise ResourceNotFound(f"user {user_uid!r} is not a member of this team", field="user_uid")
     return membership
 
 
@@ -104,7 +117,7 @@ def remove_member(session: Session, principal: Principal, team_uid: str, user_ui
     if membership.role == "owner":
         raise InvalidRequest(
             "the team's owner cannot be removed: the owner must transfer ownership first",
-            field="user",
+            field="user_uid",
         )
 
     session.delete(membership)
@@ -128,7 +141,7 @@ def transfer_ownership(
     if old_owner.role != "owner":
         raise NotAuthorized("only the team's owner may transfer ownership")
     if new_owner_uid == principal.uid:
-        raise InvalidRequest("you already own this team: choose another member", field="user")
+        raise InvalidRequest("you already own this team: choose another member", field="user_uid")
 
     new_owner = _membership(session, team_uid, new_owner_uid)
     # Demote first: the unique index on owner rows rejects two owners at any moment.

@@ -13,6 +13,8 @@ from oz.principal import Principal
 
 ROLES = ("owner", "admin", "member")
 DEFAULT_AGENT_NAME = "Default Service Account"
+EMAIL_LOCAL_MAX_LENGTH = 64
+EMAIL_MAX_LENGTH = 254
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -24,15 +26,36 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 def normalize_email(email: str) -> str:
     value = email.strip().lower()
     local, at, domain = value.partition("@")
-    if not (local and at and domain) or any(char.isspace() for char in value):
-        raise InvalidRequest(f"email {email!r} is not an email address", field="email")
+    well_formed = (
+        local
+        and at
+        and domain
+        and "@" not in domain
+        and not any(char.isspace() for char in value)
+        # The lengths RFC 5321 allows: 64 before the @, 254 in all.
+        and len(local) <= EMAIL_LOCAL_MAX_LENGTH
+        and len(value) <= EMAIL_MAX_LENGTH
+        and ".." not in domain
+        and not domain.startswith(".")
+        and not domain.endswith(".")
+    )
+    if not well_formed:
+        raise InvalidRequest(
+            f"email {email[:EMAIL_MAX_LENGTH]!r} is not an email address: give one address,"
+            " such as ada@example.com",
+            field="email",
+        )
     return value
 
 
 def create_user(session: Session, email: str, display_name: str | None = None) -> User:
     address = normalize_email(email)
     if session.scalar(select(User.uid).where(User.email == address)) is not None:
-        raise InvalidRequest(f"a user with email {address!r} already exists", field="email")
+        raise InvalidRequest(
+            f"a user with email {address!r} already exists: to add them to another team,"
+            f" invite them with `oz team invitation create {address}`",
+            field="email",
+        )
 
     user = User(email=address, display_name=(display_name or address.split("@")[0]).strip())
     session.add(user)

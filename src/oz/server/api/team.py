@@ -71,7 +71,8 @@ def put_member(
     with state.database.transaction() as session:
         team_uid = require_team(session, principal, body.team)
         memberships.change_role(session, principal, team_uid, user_uid, body.role)
-        member = memberships.get_member(session, principal, team_uid, user_uid)
+        # No second permission check: an admin who made themselves a member may not list.
+        member = memberships.member_of(session, team_uid, user_uid)
     logger.info("role changed", extra={"team_uid": team_uid, "user_uid": user_uid})
     return member_view(member)
 
@@ -139,6 +140,7 @@ def post_invitation(
 ) -> dict[str, Any]:
     with state.database.transaction() as session:
         team_uid = require_team(session, principal, body.team)
+        replaced = invitations.has_pending(session, team_uid, body.email)
         invitation, token = invitations.create_invitation(
             session, state.secret, principal, team_uid, body.email, body.role
         )
@@ -146,7 +148,8 @@ def post_invitation(
     logger.info("invitation created", extra={"team_uid": team_uid, "role": body.role})
     base = (state.settings.public_url or str(request.base_url)).rstrip("/")
     response.headers["Cache-Control"] = "no-store"
-    return {**view, "team_uid": team_uid, "join_url": f"{base}/join?{urlencode({'token': token})}"}
+    link = f"{base}/join?{urlencode({'token': token})}"
+    return {**view, "team_uid": team_uid, "join_url": link, "replaced_pending": replaced}
 
 
 @router.delete(
