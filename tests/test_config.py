@@ -18,12 +18,19 @@ def test_defaults_use_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     assert settings.harness.kind == "builtin"
     assert settings.worker_enabled
     assert settings.web_session_hours == 12
+    assert settings.sign_in_client_failures == 20
 
 
 def test_web_session_hours_is_read(tmp_path: Path) -> None:
     settings = Settings.from_env({"OZ_DATA_DIR": str(tmp_path), "OZ_WEB_SESSION_HOURS": "0.5"})
 
     assert settings.web_session_hours == 0.5
+
+
+def test_client_sign_in_limit_turns_off(tmp_path: Path) -> None:
+    settings = Settings.from_env({"OZ_DATA_DIR": str(tmp_path), "OZ_SIGN_IN_CLIENT_FAILURES": "0"})
+
+    assert settings.sign_in_client_failures == 0
 
 
 @pytest.mark.parametrize(
@@ -40,6 +47,8 @@ def test_web_session_hours_is_read(tmp_path: Path) -> None:
         ("OZ_AUTH_CACHE_SECONDS", "99999"),
         ("OZ_WEB_SESSION_HOURS", "0"),
         ("OZ_WEB_SESSION_HOURS", "a day"),
+        ("OZ_SIGN_IN_CLIENT_FAILURES", "-1"),
+        ("OZ_SIGN_IN_CLIENT_FAILURES", "many"),
         ("OZ_SECRET", "too-short"),
         ("OZ_WORKER_DIR", "/nonexistent/dir"),
         ("OZ_WORKER_ID", "warp-hosted-1"),

@@ -48,6 +48,8 @@ class Settings:
     auth_cache_seconds: float = 60.0
     # How long a web sign-in lasts before the browser must sign in again.
     web_session_hours: float = 12.0
+    # Failed sign-ins from one client address, within 15 minutes, that lock it; 0 is off.
+    sign_in_client_failures: int = 20
     catalog: PlanCatalog = field(default_factory=PlanCatalog)
     # GitHub's REST API; a GitHub Enterprise Server uses https://HOST/api/v3.
     github_api_url: str = DEFAULT_API_URL
@@ -153,6 +155,7 @@ class Settings:
             ),
             auth_cache_seconds=_number(env, "OZ_AUTH_CACHE_SECONDS", 60, 0, 3600),
             web_session_hours=_number(env, "OZ_WEB_SESSION_HOURS", 12, 0.1, 720),
+            sign_in_client_failures=int(_number(env, "OZ_SIGN_IN_CLIENT_FAILURES", 20, 0, 10_000)),
             secret_override=secret.encode() if secret is not None else None,
         )
 

@@ -6,13 +6,21 @@ import pytest
 from argon2 import PasswordHasher
 
 from oz.auth import passwords
-from oz.auth.sign_in import MAX_FAILURES, authenticate, change_password, reset_sign_in
-from oz.db.models import SignInFailure, User, UserPassword
+from oz.auth.sign_in import (
+    MAX_CLIENT_FAILURES,
+    MAX_FAILURES,
+    authenticate,
+    change_password,
+    reset_sign_in,
+)
+from oz.db.models import SignInClientFailure, SignInFailure, User, UserPassword
 from oz.errors import AuthenticationRequired, InvalidRequest, SignInLocked
 from tests.conftest import Clock
 from tests.support.world import World
 
 PASSWORD = "correct horse battery"
+CLIENT = "203.0.113.7"
+OTHER_CLIENT = "2001:db8::1"
 
 
 @pytest.fixture
@@ -122,6 +130,65 @@ def test_reset_lifts_the_lock(world: World, owner: User, frozen_clock: Clock) ->
         reset_sign_in(session, owner.uid, owner.email)
 
     assert authenticate(world.database, "owner@example.com", PASSWORD).uid == owner.uid
+
+
+def fail_from_client(world: World, count: int, client: str = CLIENT) -> None:
+    """Fail once on each of `count` addresses, so no email reaches its own limit."""
+    for index in range(count):
+        with pytest.raises(AuthenticationRequired):
+            authenticate(world.database, f"guess{index}@example.com", "wrong password!", client)
+
+
+def test_client_locked_across_addresses(world: World, owner: User, frozen_clock: Clock) -> None:
+    fail_from_client(world, MAX_CLIENT_FAILURES - 1)
+
+    with pytest.raises(SignInLocked, match="from your network address: try again in 15"):
+        authenticate(world.database, "last@example.com", "wrong password!", CLIENT)
+    with pytest.raises(SignInLocked, match="from your network address"):
+        authenticate(world.database, "owner@example.com", PASSWORD, CLIENT)
+
+    assert (
+        authenticate(world.database, "owner@example.com", PASSWORD, OTHER_CLIENT).uid == owner.uid
+    )
+    frozen_clock.advance(minutes=15)
+    assert authenticate(world.database, "owner@example.com", PASSWORD, CLIENT).uid == owner.uid
+
+
+def test_client_success_keeps_count(world: World, owner: User, frozen_clock: Clock) -> None:
+    fail_from_client(world, MAX_CLIENT_FAILURES - 1)
+    authenticate(world.database, "owner@example.com", PASSWORD, CLIENT)
+
+    with pytest.raises(SignInLocked, match="from your network address"):
+        authenticate(world.database, "last@example.com", "wrong password!", CLIENT)
+
+
+def test_slow_client_failures_never_lock(world: World, owner: User, frozen_clock: Clock) -> None:
+    for _ in range(2):
+        fail_from_client(world, MAX_CLIENT_FAILURES - 1)
+        frozen_clock.advance(minutes=16)
+
+    assert authenticate(world.database, "owner@example.com", PASSWORD, CLIENT).uid == owner.uid
+
+
+def test_client_limit_zero_counts_nothing(world: World, owner: User, frozen_clock: Clock) -> None:
+    for index in range(MAX_CLIENT_FAILURES + 1):
+        with pytest.raises(AuthenticationRequired):
+            authenticate(world.database, f"guess{index}@example.com", "wrong!", CLIENT, 0)
+
+    assert authenticate(world.database, "owner@example.com", PASSWORD, CLIENT, 0).uid == owner.uid
+    with world.database.read() as session:
+        assert session.get(SignInClientFailure, CLIENT) is None
+
+
+def test_stale_client_rows_are_removed(world: World, frozen_clock: Clock) -> None:
+    fail_from_client(world, 1)
+    frozen_clock.advance(minutes=20)
+
+    fail_from_client(world, 1, OTHER_CLIENT)
+
+    with world.database.read() as session:
+        assert session.get(SignInClientFailure, CLIENT) is None
+        assert session.get(SignInClientFailure, OTHER_CLIENT) is not None
 
 
 def test_change_password_needs_the_current_one(world: World, owner: User) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from oz.auth.sign_in import MAX_FAILURES
+from oz.auth.sign_in import MAX_CLIENT_FAILURES, MAX_FAILURES
 from oz.server.app import create_app
 from tests.conftest import Clock
 from tests.support.app import server_state
@@ -133,6 +133,21 @@ def test_repeated_failures_lock_the_address(web: Web, frozen_clock: Clock) -> No
     assert locked.status_code == 429
     assert "Too many failed sign-ins for this email: try again in 15 minutes." in locked.text
     assert still_locked.status_code == 429
+    assert unlocked.status_code == 303
+
+
+def test_failures_on_many_addresses_lock_the_client(web: Web, frozen_clock: Clock) -> None:
+    for index in range(MAX_CLIENT_FAILURES - 1):
+        assert web.sign_in(email=f"guess{index}@example.com").status_code == 401
+
+    locked = web.sign_in(email="last@example.com")
+    owner_locked = web.sign_in()
+    frozen_clock.advance(minutes=15)
+    unlocked = web.sign_in()
+
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins from your network address" in locked.text
+    assert owner_locked.status_code == 429
     assert unlocked.status_code == 303
 
 

@@ -1,7 +1,10 @@
 """Sign-in with an email and a password, with a lockout after repeated failures.
 
 Failures are counted per email address, whether or not a user has it, so neither the
-error nor the lockout reveals whether an account exists. Each step opens its own short
+error nor the lockout reveals whether an account exists. They are also counted per client
+network address, so one client cannot try a password on many addresses. A successful
+sign-in clears its email's count but not its client's: otherwise a client could clear
+its count by signing in to its own account between guesses. Each step opens its own short
 transaction. The slow password hash therefore runs outside any transaction, and a failure
 is recorded even though the request that made it fails.
 """
@@ -9,36 +12,48 @@ is recorded even though the request that made it fails.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from sqlalchemy import case, delete
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from oz.auth import passwords
 from oz.clock import ensure_utc, utcnow
 from oz.db.engine import Database
-from oz.db.models import SignInFailure, User, UserPassword, WebSession
+from oz.db.models import SignInClientFailure, SignInFailure, User, UserPassword, WebSession
 from oz.db.upsert import insert_for
 from oz.errors import AuthenticationRequired, InvalidRequest, SignInLocked
 from oz.identity.teams import find_user_by_email, normalize_email
 
-# NOTE: failures are counted per email address only. One client may still try a
-# password on many addresses, because nothing limits attempts per client address yet.
 MAX_FAILURES = 5
+MAX_CLIENT_FAILURES = 20
 LOCK_DURATION = timedelta(minutes=15)
+CLIENT_MAX_LENGTH = 64
 INCORRECT = "the email or password is incorrect"
 
 
-def authenticate(database: Database, email: str, password: str) -> User:
+def authenticate(
+    database: Database,
+    email: str,
+    password: str,
+    client: str | None = None,
+    client_limit: int = MAX_CLIENT_FAILURES,
+) -> User:
     """Return the user whose email and password these are.
 
-    Raises InvalidRequest for an address that is not an email, SignInLocked while the
-    address is locked (a correct password included), and AuthenticationRequired otherwise.
+    `client` is the network address the attempt came from, when known. `client_limit`
+    failures from it within the lock's length lock it, and 0 counts none. Raises
+    InvalidRequest for an address that is not an email, SignInLocked while the email or
+    the client is locked (a correct password included), and AuthenticationRequired
+    otherwise.
     """
     address = normalize_email(email)
+    client = client[:CLIENT_MAX_LENGTH] if client and client_limit > 0 else None
     now = utcnow()
     with database.read() as session:
         _raise_if_locked(session, address, now)
+        if client is not None:
+            _raise_if_client_locked(session, client, now)
         user = find_user_by_email(session, address)
         stored = session.get(UserPassword, user.uid) if user is not None else None
         stored_hash = stored.hash if stored is not None else None
@@ -46,7 +61,7 @@ def authenticate(database: Database, email: str, password: str) -> User:
     # Verified even for an unknown address, so its response takes as long.
     matched = passwords.verify(stored_hash, password)
     if user is None or not matched:
-        _fail(database, address, now, AuthenticationRequired(INCORRECT))
+        _fail(database, address, now, AuthenticationRequired(INCORRECT), client, client_limit)
 
     assert stored_hash is not None
     rehashed = passwords.hash_password(password) if passwords.needs_rehash(stored_hash) else None
@@ -92,46 +107,98 @@ def _raise_if_locked(session: Session, address: str, now: datetime) -> None:
             raise _locked(until, now)
 
 
+def _raise_if_client_locked(session: Session, client: str, now: datetime) -> None:
+    record = session.get(SignInClientFailure, client)
+    if record is not None and record.locked_until is not None:
+        until = ensure_utc(record.locked_until)
+        if until > now:
+            raise _client_locked(until, now)
+
+
+def _minutes_until(until: datetime, now: datetime) -> int:
+    return max(1, -(-int((until - now).total_seconds()) // 60))
+
+
 def _locked(until: datetime, now: datetime) -> SignInLocked:
-    minutes = max(1, -(-int((until - now).total_seconds()) // 60))
     return SignInLocked(
-        f"too many failed sign-ins for this email: try again in {minutes} minutes",
+        f"too many failed sign-ins for this email: try again in {_minutes_until(until, now)}"
+        " minutes",
         locked_until=until,
     )
 
 
-def _fail(database: Database, address: str, now: datetime, error: Exception) -> NoReturn:
+def _client_locked(until: datetime, now: datetime) -> SignInLocked:
+    return SignInLocked(
+        "too many failed sign-ins from your network address: try again in"
+        f" {_minutes_until(until, now)} minutes",
+        locked_until=until,
+    )
+
+
+def _fail(
+    database: Database,
+    address: str,
+    now: datetime,
+    error: Exception,
+    client: str | None = None,
+    client_limit: int = MAX_CLIENT_FAILURES,
+) -> NoReturn:
     """Record a failed attempt, then raise `error`, or SignInLocked if this one locks."""
+    # One transaction per row, so that none locks one row while waiting for another,
+    # which could deadlock on PostgreSQL.
     with database.transaction() as session:
-        locked_until = _record_failure(session, address, now)
-    # A separate transaction, so that it never locks one address's row while waiting
-    # for another's, which could deadlock on PostgreSQL.
+        email_locked = _record_failure(
+            session, SignInFailure, SignInFailure.email, address, now, MAX_FAILURES
+        )
+    client_locked = None
+    if client is not None:
+        with database.transaction() as session:
+            client_locked = _record_failure(
+                session,
+                SignInClientFailure,
+                SignInClientFailure.client,
+                client,
+                now,
+                client_limit,
+            )
     with database.transaction() as session:
         _forget_stale_failures(session, now)
-    if locked_until is not None:
-        raise _locked(locked_until, now)
+    if email_locked is not None:
+        raise _locked(email_locked, now)
+    if client_locked is not None:
+        raise _client_locked(client_locked, now)
     raise error
 
 
-def _record_failure(session: Session, address: str, now: datetime) -> datetime | None:
-    """Count a failure; return the end of the lock when this failure starts one."""
+def _record_failure(
+    session: Session,
+    model: type[SignInFailure] | type[SignInClientFailure],
+    key_column: InstrumentedAttribute[str],
+    key: str,
+    now: datetime,
+    limit: int,
+) -> datetime | None:
+    """Count a failure of `key`, and return the end of the lock when it starts one."""
     # Failures older than a lock's length are forgotten, so a slow trickle never locks.
-    stale = SignInFailure.last_failure_at < now - LOCK_DURATION
+    stale = model.last_failure_at < now - LOCK_DURATION
     statement = (
-        insert_for(session)(SignInFailure)
-        .values(email=address, failures=1, last_failure_at=now, locked_until=None)
+        insert_for(session)(model)
+        .values({key_column.key: key, "failures": 1, "last_failure_at": now, "locked_until": None})
         .on_conflict_do_update(
-            index_elements=[SignInFailure.email],
+            index_elements=[key_column],
             set_={
-                "failures": case((stale, 1), else_=SignInFailure.failures + 1),
+                "failures": case((stale, 1), else_=model.failures + 1),
                 "last_failure_at": now,
             },
         )
     )
     session.execute(statement)
-    record = session.get(SignInFailure, address, populate_existing=True)
+    record = cast(
+        "SignInFailure | SignInClientFailure | None",
+        session.get(model, key, populate_existing=True),
+    )
     assert record is not None
-    if record.failures < MAX_FAILURES:
+    if record.failures < limit:
         return None
 
     record.failures = 0
@@ -140,13 +207,14 @@ def _record_failure(session: Session, address: str, now: datetime) -> datetime |
 
 
 def _forget_stale_failures(session: Session, now: datetime) -> None:
-    """Delete the rows of addresses that stopped failing, so the table stays small."""
-    session.execute(
-        delete(SignInFailure).where(
-            SignInFailure.last_failure_at < now - LOCK_DURATION,
-            SignInFailure.locked_until.is_(None) | (SignInFailure.locked_until < now),
+    """Delete the rows of addresses that stopped failing, so the tables stay small."""
+    for model in (SignInFailure, SignInClientFailure):
+        session.execute(
+            delete(model).where(
+                model.last_failure_at < now - LOCK_DURATION,
+                model.locked_until.is_(None) | (model.locked_until < now),
+            )
         )
-    )
 
 
 def reset_sign_in(session: Session, user_uid: str, email: str) -> None:

@@ -359,6 +359,21 @@ class SignInFailure(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class SignInClientFailure(Base):
+    """Failed sign-ins per client network address, across every email address it tried.
+
+    One client guessing passwords for many addresses is locked out too, which the
+    per-email count alone does not catch.
+    """
+
+    __tablename__ = "sign_in_client_failures"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class WebSession(Base):
     """A signed-in browser. The cookie carries a random token; only its digest is stored."""
 

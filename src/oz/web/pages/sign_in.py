@@ -101,7 +101,9 @@ def sign_in(
     if not password:
         return again({"password": "Enter your password."}, 400)
     try:
-        user = authenticate(state.database, email, password)
+        client = request.client.host if request.client else None
+        limit = state.settings.sign_in_client_failures
+        user = authenticate(state.database, email, password, client, limit)
     except InvalidRequest:
         return again({"email": "Enter an email address, such as name@example.com."}, 400)
     except SignInLocked as exc:
