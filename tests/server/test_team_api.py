@@ -212,6 +212,8 @@ def test_revoked_invitation_link_fails(api: Api) -> None:
     assert revoked.status_code == 204
     assert again.status_code == 404
     assert "not valid" in page.text
+    assert "revoked" in page.text
+    assert '<a href="/sign-in">Sign in</a>' in page.text
     assert api.client.get(INVITATIONS, headers=api.headers()).json()["invitations"] == []
 
 

@@ -134,8 +134,8 @@ def open_invitation(session: Session, secret: bytes, token: str) -> OpenInvitati
     ).one_or_none()
     if row is None:
         raise ResourceNotFound(
-            "this invitation link is not valid: check that it was copied whole, or ask the"
-            " team's admin for a new one"
+            "this invitation link is not valid: it was revoked, replaced by a newer invitation,"
+            " or not copied whole: ask the team's admin for a new one"
         )
 
     invitation, team_name = row

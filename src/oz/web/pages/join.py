@@ -50,7 +50,12 @@ def _binding(request: Request) -> str:
 
 
 def _problem(request: Request, exc: OzError) -> Response:
-    context = {"user": None, "title": "Invitation not accepted", "message": str(exc.detail)}
+    context = {
+        "user": None,
+        "title": "Invitation not accepted",
+        "message": str(exc.detail),
+        "back": ("/sign-in", "Sign in"),
+    }
     return render(request, "error.html", context, exc.status)
 
 
