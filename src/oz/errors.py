@@ -79,11 +79,15 @@ class AuthenticationRequired(OzError):
 
 
 class SignInLocked(AuthenticationRequired):
-    """Too many failed sign-ins for one email address; retry after `locked_until`."""
+    """Too many failed sign-ins for one email address or from one client address.
 
-    def __init__(self, detail: str, locked_until: datetime) -> None:
+    `lock` is "email" or "client"; sign-in may be tried again after `locked_until`.
+    """
+
+    def __init__(self, detail: str, locked_until: datetime, lock: str = "email") -> None:
         super().__init__(detail)
         self.locked_until = locked_until
+        self.lock = lock
 
 
 class ExternalAuthenticationRequired(OzError):

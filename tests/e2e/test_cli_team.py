@@ -42,7 +42,7 @@ def test_role_change_by_email(server: OzServer) -> None:
     changed = server.oz("team", "member", "role", email.upper(), "admin", api_key=server.owner_key)
 
     assert changed.returncode == 0, failure(changed)
-    assert f"{email} is now admin." in changed.stdout
+    assert f"{email} is now an admin." in changed.stdout
     assert role_of(server, email) == "admin"
 
 
@@ -67,7 +67,7 @@ def test_unknown_member_exits_five(server: OzServer) -> None:
     )
 
     assert result.returncode == 5, failure(result)
-    assert "no member 'nobody@example.com'" in result.stderr
+    assert "'nobody@example.com' is not a member of this team" in result.stderr
 
 
 def test_admin_demotes_self_by_user_id(server: OzServer) -> None:
@@ -78,10 +78,23 @@ def test_admin_demotes_self_by_user_id(server: OzServer) -> None:
     again = server.oz("team", "member", "role", user_uid, "admin", api_key=admin_key)
 
     assert demoted.returncode == 0, failure(demoted)
-    assert f"{email} is now member." in demoted.stdout
+    assert f"{email} is now a member." in demoted.stdout
     assert again.returncode == 4, failure(again)
     assert "may change roles" in again.stderr
     assert role_of(server, email) == "member"
+
+
+def test_member_by_email_names_action(server: OzServer) -> None:
+    email, _ = add_user(server)
+    _, member_key = add_user(server)
+
+    role = server.oz("team", "member", "role", email, "admin", api_key=member_key)
+    transfer = server.oz("team", "transfer", email, "--force", api_key=member_key)
+
+    assert role.returncode == 4, failure(role)
+    assert "may change roles" in role.stderr
+    assert transfer.returncode == 4, failure(transfer)
+    assert "only the team's owner may transfer ownership" in transfer.stderr
 
 
 def test_member_cannot_list(server: OzServer) -> None:

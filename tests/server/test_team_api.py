@@ -88,6 +88,46 @@ def test_role_change_rejects_bad_role(api: Api, role: str, message: str) -> None
     assert message in response.json()["detail"]
 
 
+def test_member_named_by_email(api: Api) -> None:
+    member_with_key(api, "ada@example.com")
+
+    changed = api.client.put(
+        f"{MEMBERS}/Ada@Example.com", json={"role": "admin"}, headers=api.headers()
+    )
+    removed = api.client.delete(f"{MEMBERS}/ada@example.com", headers=api.headers())
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["role"] == "admin"
+    assert removed.status_code == 204
+    assert "ada@example.com" not in roles(api)
+
+
+def test_transfer_by_email(api: Api) -> None:
+    user, _ = member_with_key(api, "ada@example.com")
+
+    response = api.client.put(
+        "/api/v1/team/owner", json={"user_uid": "ada@example.com"}, headers=api.headers()
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["owner_uid"] == user.uid
+
+
+def test_unknown_email_checked_after_permission(api: Api) -> None:
+    _, member_key = member_with_key(api, "ada@example.com")
+
+    as_member = api.client.put(
+        f"{MEMBERS}/nobody@example.com", json={"role": "admin"}, headers=api.headers(member_key)
+    )
+    as_owner = api.client.put(
+        f"{MEMBERS}/nobody@example.com", json={"role": "admin"}, headers=api.headers()
+    )
+
+    assert as_member.status_code == 403
+    assert as_owner.status_code == 404
+    assert as_owner.json()["field"] == "user_uid"
+
+
 def test_owner_role_is_kept(api: Api) -> None:
     response = api.client.put(
         f"{MEMBERS}/{api.world.owner.uid}", json={"role": "member"}, headers=api.headers()

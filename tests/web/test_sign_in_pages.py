@@ -131,22 +131,30 @@ def test_repeated_failures_lock_the_address(web: Web, frozen_clock: Clock) -> No
     unlocked = web.sign_in()
 
     assert locked.status_code == 429
+    assert locked.headers["retry-after"] == "900"
     assert "Too many failed sign-ins for this email: try again in 15 minutes." in locked.text
     assert still_locked.status_code == 429
     assert unlocked.status_code == 303
 
 
-def test_failures_on_many_addresses_lock_the_client(web: Web, frozen_clock: Clock) -> None:
+def test_failures_on_many_addresses_lock_the_client(
+    web: Web, frozen_clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
     for index in range(MAX_CLIENT_FAILURES - 1):
         assert web.sign_in(email=f"guess{index}@example.com").status_code == 401
 
-    locked = web.sign_in(email="last@example.com")
+    with caplog.at_level(logging.WARNING, logger="oz.web"):
+        locked = web.sign_in(email="last@example.com")
     owner_locked = web.sign_in()
     frozen_clock.advance(minutes=15)
     unlocked = web.sign_in()
 
     assert locked.status_code == 429
     assert "Too many failed sign-ins from your network address" in locked.text
+    assert locked.headers["retry-after"] == "900"
+    record = next(record for record in caplog.records if record.getMessage() == "sign-in locked")
+    assert record.lock == "client"  # type: ignore[attr-defined]
+    assert record.client == "testclient"  # type: ignore[attr-defined]
     assert owner_locked.status_code == 429
     assert unlocked.status_code == 303
 

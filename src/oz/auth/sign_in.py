@@ -132,6 +132,7 @@ def _client_locked(until: datetime, now: datetime) -> SignInLocked:
         "too many failed sign-ins from your network address: try again in"
         f" {_minutes_until(until, now)} minutes",
         locked_until=until,
+        lock="client",
     )
 
 

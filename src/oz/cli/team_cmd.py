@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from oz.cli.context import (
-    EXIT_CODES,
     EXIT_USAGE,
     CliContext,
     CliError,
@@ -106,26 +105,12 @@ def _with_team(body: dict[str, Any], team: str | None) -> dict[str, Any]:
     return {**body, "team": team} if team else body
 
 
-def _member(context: CliContext, team: str | None, user: str) -> tuple[str, str]:
-    """Return the user id and a label of the member named by `user`.
-
-    A user id is used as given, so the server checks the caller's right to the action
-    itself. An email address is looked up in the team's member list, which needs an admin.
-    """
+def _user(user: str) -> str:
+    """Return USER as one path segment; the server resolves an email to its member."""
     target = user.strip()
     if not target:
         raise CliError("USER must be a member's email address or user id", EXIT_USAGE)
-    if "@" not in target:
-        return target, target
-    document = context.call("GET", f"/team/members{_team_query(team)}")
-    for member in document["members"]:
-        if target.lower() == member["email"].lower():
-            return member["user_uid"], member["email"]
-    raise CliError(
-        f"no member {user!r} in this team: see `oz team member list`",
-        EXIT_CODES["resource_not_found"],
-        "resource_not_found",
-    )
+    return segment(target)
 
 
 def list_members(context: CliContext, args: argparse.Namespace) -> int:
@@ -141,46 +126,45 @@ def list_members(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def change_role(context: CliContext, args: argparse.Namespace) -> int:
-    user_uid, _ = _member(context, args.team, args.user)
     changed = context.call(
-        "PUT",
-        f"/team/members/{segment(user_uid)}",
-        body=_with_team({"role": args.role}, args.team),
+        "PUT", f"/team/members/{_user(args.user)}", body=_with_team({"role": args.role}, args.team)
     )
-    emit_object(context.output_format, changed, f"{changed['email']} is now {changed['role']}.")
+    role = "an admin" if changed["role"] == "admin" else "a member"
+    emit_object(context.output_format, changed, f"{changed['email']} is now {role}.")
     return 0
 
 
 def remove_member(context: CliContext, args: argparse.Namespace) -> int:
-    user_uid, label = _member(context, args.team, args.user)
+    user = _user(args.user)
     confirm_unless_forced(
         args.force,
         "Removing a member",
-        f"Remove {label} from the team? Their personal keys stop acting in it.",
+        f"Remove {args.user} from the team? Their personal keys stop acting in it.",
     )
-    context.call("DELETE", f"/team/members/{segment(user_uid)}{_team_query(args.team)}")
+    context.call("DELETE", f"/team/members/{user}{_team_query(args.team)}")
     emit_object(
         context.output_format,
-        {"user_uid": user_uid, "removed": True},
-        f"Removed {label} from the team. Agent keys they created keep working"
+        {"user": args.user, "removed": True},
+        f"Removed {args.user} from the team. Agent keys they created keep working"
         " until an admin deletes them.",
     )
     return 0
 
 
 def transfer_ownership(context: CliContext, args: argparse.Namespace) -> int:
-    user_uid, label = _member(context, args.team, args.user)
+    _user(args.user)
     confirm_unless_forced(
         args.force,
         "Transferring ownership",
-        f"Make {label} the team's owner? You become an admin, and agent keys bill the new owner.",
+        f"Make {args.user} the team's owner? You become an admin, and agent keys bill the"
+        " new owner.",
     )
     result = context.call(
         "PUT",
         "/team/owner",
-        body=_with_team({"user_uid": user_uid}, args.team),
+        body=_with_team({"user_uid": args.user.strip()}, args.team),
     )
-    emit_object(context.output_format, result, f"{label} now owns the team; you are an admin.")
+    emit_object(context.output_format, result, f"{args.user} now owns the team; you are an admin.")
     return 0
 
 

@@ -71,6 +71,26 @@ def member_of(session: Session, team_uid: str, user_uid: str) -> Member:
     return Member(user.uid, user.email, user.display_name, membership.role, membership.created_at)
 
 
+def member_uid(session: Session, team_uid: str, user: str) -> str:
+    """Return the user id of the member `user` names by email or id.
+
+    An email that names no member is returned unchanged, so that the service still checks
+    the caller's right to the action first and then reports the member as not found.
+    """
+    if "@" not in user:
+        return user
+    found = session.scalar(
+        select(User.uid)
+        .join(Membership, Membership.user_uid == User.uid)
+        .where(
+            Membership.team_uid == team_uid,
+            User.email == user.strip().lower(),
+            User.deleted_at.is_(None),
+        )
+    )
+    return found or user
+
+
 def _membership(session: Session, team_uid: str, user_uid: str) -> Membership:
     """Return the membership row locked for update, as it is after any concurrent change."""
     membership = session.get(

@@ -24,28 +24,34 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 
 def normalize_email(email: str) -> str:
+    """Return the address in lower case, or raise InvalidRequest naming the rule it breaks."""
     value = email.strip().lower()
-    local, at, domain = value.partition("@")
-    well_formed = (
-        local
-        and at
-        and domain
-        and "@" not in domain
-        and not any(char.isspace() for char in value)
-        # The lengths RFC 5321 allows: 64 before the @, 254 in all.
-        and len(local) <= EMAIL_LOCAL_MAX_LENGTH
-        and len(value) <= EMAIL_MAX_LENGTH
-        and ".." not in domain
-        and not domain.startswith(".")
-        and not domain.endswith(".")
-    )
-    if not well_formed:
+    problem = _email_problem(value)
+    if problem is not None:
         raise InvalidRequest(
-            f"email {email[:EMAIL_MAX_LENGTH]!r} is not an email address: give one address,"
-            " such as ada@example.com",
+            f"email {email[:EMAIL_MAX_LENGTH]!r} is not an email address: {problem};"
+            " give one address, such as ada@example.com",
             field="email",
         )
     return value
+
+
+def _email_problem(value: str) -> str | None:
+    local, _, domain = value.partition("@")
+    if value.count("@") != 1 or not local or not domain:
+        return "it needs one @ with text on both sides"
+    if any(char.isspace() for char in value):
+        return "it contains a space"
+    # The lengths RFC 5321 allows: 64 before the @, 254 in all.
+    if len(local) > EMAIL_LOCAL_MAX_LENGTH:
+        return f"the part before the @ is longer than {EMAIL_LOCAL_MAX_LENGTH} characters"
+    if len(value) > EMAIL_MAX_LENGTH:
+        return f"it is longer than {EMAIL_MAX_LENGTH} characters"
+    if "" in local.split(".") or "" in domain.split("."):
+        return "a dot must stand between two characters, not at an end or beside another dot"
+    if any(label.startswith("-") or label.endswith("-") for label in domain.split(".")):
+        return "a part of the domain starts or ends with a hyphen"
+    return None
 
 
 def create_user(session: Session, email: str, display_name: str | None = None) -> User:

@@ -64,12 +64,16 @@ class RoleBody(BaseModel):
     role: str = Field(description="admin or member; the owner changes only by transfer")
 
 
-@router.put("/team/members/{user_uid}", summary="Change a member's role (owner and admins)")
+@router.put(
+    "/team/members/{user}",
+    summary="Change the role of a member, named by user id or email (owner and admins)",
+)
 def put_member(
-    user_uid: str, body: RoleBody, principal: CurrentPrincipal, state: State
+    user: str, body: RoleBody, principal: CurrentPrincipal, state: State
 ) -> dict[str, Any]:
     with state.database.transaction() as session:
         team_uid = require_team(session, principal, body.team)
+        user_uid = memberships.member_uid(session, team_uid, user)
         memberships.change_role(session, principal, team_uid, user_uid, body.role)
         # No second permission check: an admin who made themselves a member may not list.
         member = memberships.member_of(session, team_uid, user_uid)
@@ -78,15 +82,16 @@ def put_member(
 
 
 @router.delete(
-    "/team/members/{user_uid}",
+    "/team/members/{user}",
     status_code=204,
-    summary="Remove a member from the team (owner and admins)",
+    summary="Remove a member, named by user id or email, from the team (owner and admins)",
 )
 def delete_member(
-    user_uid: str, principal: CurrentPrincipal, state: State, team: str | None = None
+    user: str, principal: CurrentPrincipal, state: State, team: str | None = None
 ) -> Response:
     with state.database.transaction() as session:
         team_uid = require_team(session, principal, team)
+        user_uid = memberships.member_uid(session, team_uid, user)
         memberships.remove_member(session, principal, team_uid, user_uid)
     logger.info("member removed", extra={"team_uid": team_uid, "user_uid": user_uid})
     return Response(status_code=204)
@@ -96,16 +101,17 @@ class OwnerBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     team: str | None = TEAM_FIELD
-    user_uid: str = Field(description="the member who becomes the owner")
+    user_uid: str = Field(description="the member who becomes the owner: user id or email")
 
 
 @router.put("/team/owner", summary="Transfer ownership to another member (the owner only)")
 def put_owner(body: OwnerBody, principal: CurrentPrincipal, state: State) -> dict[str, Any]:
     with state.database.transaction() as session:
         team_uid = require_team(session, principal, body.team)
-        memberships.transfer_ownership(session, principal, team_uid, body.user_uid)
-    logger.info("ownership transferred", extra={"team_uid": team_uid, "user_uid": body.user_uid})
-    return {"team_uid": team_uid, "owner_uid": body.user_uid}
+        owner_uid = memberships.member_uid(session, team_uid, body.user_uid)
+        memberships.transfer_ownership(session, principal, team_uid, owner_uid)
+    logger.info("ownership transferred", extra={"team_uid": team_uid, "user_uid": owner_uid})
+    return {"team_uid": team_uid, "owner_uid": owner_uid}
 
 
 @router.get("/team/invitations", summary="A team's pending invitations (owner and admins)")

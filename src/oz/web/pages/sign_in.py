@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from datetime import timedelta
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from oz.auth import sessions
 from oz.auth.sign_in import authenticate
+from oz.clock import utcnow
 from oz.errors import AuthenticationRequired, InvalidRequest, SignInLocked
 from oz.server.deps import State
 from oz.server.state import ServerState
@@ -100,15 +102,25 @@ def sign_in(
         return again({"email": "Enter your email address."}, 400)
     if not password:
         return again({"password": "Enter your password."}, 400)
+    client = request.client.host if request.client else None
+    limit = state.settings.sign_in_client_failures
     try:
-        client = request.client.host if request.client else None
-        limit = state.settings.sign_in_client_failures
         user = authenticate(state.database, email, password, client, limit)
     except InvalidRequest:
         return again({"email": "Enter an email address, such as name@example.com."}, 400)
     except SignInLocked as exc:
-        logger.warning("sign-in locked", extra={"locked_until": exc.locked_until.isoformat()})
-        return again({"form": str(exc.detail)}, 429)
+        logger.warning(
+            "sign-in locked",
+            extra={
+                "lock": exc.lock,
+                "client": client,
+                "locked_until": exc.locked_until.isoformat(),
+            },
+        )
+        response = again({"form": str(exc.detail)}, 429)
+        wait = (exc.locked_until - utcnow()).total_seconds()
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     except AuthenticationRequired as exc:
         logger.info("sign-in failed")
         return again({"form": str(exc.detail)}, 401)
