@@ -51,9 +51,9 @@ def authenticate(
     client = client[:CLIENT_MAX_LENGTH] if client and client_limit > 0 else None
     now = utcnow()
     with database.read() as session:
-        _raise_if_locked(session, address, now)
+        _raise_if_locked(session, SignInFailure, address, now)
         if client is not None:
-            _raise_if_client_locked(session, client, now)
+            _raise_if_locked(session, SignInClientFailure, client, now)
         user = find_user_by_email(session, address)
         stored = session.get(UserPassword, user.uid) if user is not None else None
         stored_hash = stored.hash if stored is not None else None
@@ -81,7 +81,7 @@ def change_password(database: Database, user: User, current: str, new: str) -> N
     """
     now = utcnow()
     with database.read() as session:
-        _raise_if_locked(session, user.email, now)
+        _raise_if_locked(session, SignInFailure, user.email, now)
         stored = session.get(UserPassword, user.uid)
         stored_hash = stored.hash if stored is not None else None
 
@@ -99,40 +99,30 @@ def change_password(database: Database, user: User, current: str, new: str) -> N
         passwords.set_password(session, user.uid, new)
 
 
-def _raise_if_locked(session: Session, address: str, now: datetime) -> None:
-    record = session.get(SignInFailure, address)
+# The start of a lock's message, per kind of lock.
+LOCK_MESSAGES = {
+    "email": "too many failed sign-ins for this email",
+    "client": "too many failed sign-ins from your network address",
+}
+
+
+def _raise_if_locked(
+    session: Session,
+    model: type[SignInFailure] | type[SignInClientFailure],
+    key: str,
+    now: datetime,
+) -> None:
+    record = cast("SignInFailure | SignInClientFailure | None", session.get(model, key))
     if record is not None and record.locked_until is not None:
         until = ensure_utc(record.locked_until)
         if until > now:
-            raise _locked(until, now)
+            raise _locked("email" if model is SignInFailure else "client", until, now)
 
 
-def _raise_if_client_locked(session: Session, client: str, now: datetime) -> None:
-    record = session.get(SignInClientFailure, client)
-    if record is not None and record.locked_until is not None:
-        until = ensure_utc(record.locked_until)
-        if until > now:
-            raise _client_locked(until, now)
-
-
-def _minutes_until(until: datetime, now: datetime) -> int:
-    return max(1, -(-int((until - now).total_seconds()) // 60))
-
-
-def _locked(until: datetime, now: datetime) -> SignInLocked:
+def _locked(lock: str, until: datetime, now: datetime) -> SignInLocked:
+    minutes = max(1, -(-int((until - now).total_seconds()) // 60))
     return SignInLocked(
-        f"too many failed sign-ins for this email: try again in {_minutes_until(until, now)}"
-        " minutes",
-        locked_until=until,
-    )
-
-
-def _client_locked(until: datetime, now: datetime) -> SignInLocked:
-    return SignInLocked(
-        "too many failed sign-ins from your network address: try again in"
-        f" {_minutes_until(until, now)} minutes",
-        locked_until=until,
-        lock="client",
+        f"{LOCK_MESSAGES[lock]}: try again in {minutes} minutes", locked_until=until, lock=lock
     )
 
 
@@ -165,9 +155,9 @@ def _fail(
     with database.transaction() as session:
         _forget_stale_failures(session, now)
     if email_locked is not None:
-        raise _locked(email_locked, now)
+        raise _locked("email", email_locked, now)
     if client_locked is not None:
-        raise _client_locked(client_locked, now)
+        raise _locked("client", client_locked, now)
     raise error
 
 
