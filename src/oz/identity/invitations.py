@@ -13,8 +13,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from oz.auth.passwords import check_rules, set_password
@@ -83,33 +84,30 @@ def create_invitation(
     return invitation, token
 
 
+def _pending_of(team_uid: str) -> Select[Invitation]:
+    """Select the team's invitations that are neither accepted nor expired."""
+    return select(Invitation).where(
+        Invitation.team_uid == team_uid,
+        Invitation.accepted_at.is_(None),
+        Invitation.expires_at > utcnow(),
+    )
+
+
 def pending_invitations(session: Session, principal: Principal, team_uid: str) -> list[Invitation]:
     """Return the team's invitations that are neither accepted nor expired, newest first."""
     require_admin(session, principal, team_uid, "list invitations")
-    return list(
-        session.scalars(
-            select(Invitation)
-            .where(
-                Invitation.team_uid == team_uid,
-                Invitation.accepted_at.is_(None),
-                Invitation.expires_at > utcnow(),
-            )
-            .order_by(Invitation.created_at.desc())
-        )
-    )
+    return list(session.scalars(_pending_of(team_uid).order_by(Invitation.created_at.desc())))
 
 
 def has_pending(session: Session, team_uid: str, email: str) -> bool:
     """Return whether `email` has an unexpired invitation that a new one would replace."""
-    found = session.scalar(
-        select(Invitation.uid).where(
-            Invitation.team_uid == team_uid,
-            Invitation.email == normalize_email(email),
-            Invitation.accepted_at.is_(None),
-            Invitation.expires_at > utcnow(),
-        )
-    )
-    return found is not None
+    query = _pending_of(team_uid).where(Invitation.email == normalize_email(email))
+    return session.scalars(query).first() is not None
+
+
+def join_path(token: str) -> str:
+    """Return the path of the join page for an invitation's token."""
+    return "/join?" + urlencode({"token": token})
 
 
 def revoke_invitation(session: Session, principal: Principal, team_uid: str, uid: str) -> None:

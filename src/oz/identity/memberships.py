@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from oz.auth.revocations import announce_membership_change
@@ -32,19 +32,24 @@ class Member:
     joined_at: datetime
 
 
-def list_members(session: Session, principal: Principal, team_uid: str) -> list[Member]:
-    """Return the team's members, owner first, then admins, then members by joining date."""
-    require_admin(session, principal, team_uid, "list the team's members")
-    rows = session.execute(
+def _members_of(team_uid: str) -> Select[User, Membership]:
+    """Select the team's members that are not deleted, with their memberships."""
+    return (
         select(User, Membership)
         .join(Membership, Membership.user_uid == User.uid)
         .where(Membership.team_uid == team_uid, User.deleted_at.is_(None))
-        .order_by(Membership.created_at, User.email)
     )
-    members = [
-        Member(user.uid, user.email, user.display_name, membership.role, membership.created_at)
-        for user, membership in rows
-    ]
+
+
+def _member(user: User, membership: Membership) -> Member:
+    return Member(user.uid, user.email, user.display_name, membership.role, membership.created_at)
+
+
+def list_members(session: Session, principal: Principal, team_uid: str) -> list[Member]:
+    """Return the team's members, owner first, then admins, then members by joining date."""
+    require_admin(session, principal, team_uid, "list the team's members")
+    rows = session.execute(_members_of(team_uid).order_by(Membership.created_at, User.email))
+    members = [_member(user, membership) for user, membership in rows]
     rank = {"owner": 0, "admin": 1, "member": 2}
     return sorted(members, key=lambda member: rank.get(member.role, 3))
 
@@ -57,18 +62,11 @@ def get_member(session: Session, principal: Principal, team_uid: str, user_uid: 
 def member_of(session: Session, team_uid: str, user_uid: str) -> Member:
     """Return one member of the team. The caller checks its right to see the member first."""
     row = session.execute(
-        select(User, Membership)
-        .join(Membership, Membership.user_uid == User.uid)
-        .where(
-            Membership.team_uid == team_uid,
-            Membership.user_uid == user_uid,
-            User.deleted_at.is_(None),
-        )
+        _members_of(team_uid).where(Membership.user_uid == user_uid)
     ).one_or_none()
     if row is None:
         raise ResourceNotFound(f"user {user_uid!r} is not a member of this team", field="user_uid")
-    user, membership = row
-    return Member(user.uid, user.email, user.display_name, membership.role, membership.created_at)
+    return _member(*row)
 
 
 def member_uid(session: Session, team_uid: str, user: str) -> str:
@@ -79,16 +77,8 @@ def member_uid(session: Session, team_uid: str, user: str) -> str:
     """
     if "@" not in user:
         return user
-    found = session.scalar(
-        select(User.uid)
-        .join(Membership, Membership.user_uid == User.uid)
-        .where(
-            Membership.team_uid == team_uid,
-            User.email == user.strip().lower(),
-            User.deleted_at.is_(None),
-        )
-    )
-    return found or user
+    row = session.execute(_members_of(team_uid).where(User.email == user.strip().lower())).first()
+    return row[0].uid if row else user
 
 
 def _membership(session: Session, team_uid: str, user_uid: str) -> Membership:

@@ -48,11 +48,16 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 State = Annotated[ServerState, Depends(_server_state)]
 
 
+def public_url(request: Request) -> str:
+    """Return the address people reach this server at: `OZ_PUBLIC_URL`, else the request's."""
+    return (server_state(request).settings.public_url or str(request.base_url)).rstrip("/")
+
+
 def github_links(request: Request) -> GitHubLinks:
     """Connection links of this server; its address defaults to the request's."""
     links = server_state(request).github.links
     if links.public_url is None:
-        links = replace(links, public_url=str(request.base_url).rstrip("/"))
+        links = replace(links, public_url=public_url(request))
     return links
 
 

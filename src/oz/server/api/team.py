@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +17,7 @@ from oz.db.models import Invitation
 from oz.identity import invitations, memberships
 from oz.identity.memberships import Member
 from oz.identity.teams import require_team
-from oz.server.deps import CurrentPrincipal, State
+from oz.server.deps import CurrentPrincipal, State, public_url
 
 router = APIRouter(tags=["team"])
 logger = logging.getLogger("oz.team")
@@ -152,9 +151,8 @@ def post_invitation(
         )
         view = invitation_view(invitation)
     logger.info("invitation created", extra={"team_uid": team_uid, "role": body.role})
-    base = (state.settings.public_url or str(request.base_url)).rstrip("/")
     response.headers["Cache-Control"] = "no-store"
-    link = f"{base}/join?{urlencode({'token': token})}"
+    link = public_url(request) + invitations.join_path(token)
     return {**view, "team_uid": team_uid, "join_url": link, "replaced_pending": replaced}
 
 

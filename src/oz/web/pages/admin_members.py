@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -16,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from oz.auth import sessions
 from oz.errors import NotAuthorized, OzError
 from oz.identity import invitations, memberships
-from oz.server.deps import State
+from oz.server.deps import State, public_url
 from oz.server.state import ServerState
 from oz.web.admin import AdminForm, AdminPage, AdminTeam, admin_context, admin_redirect
 from oz.web.rendering import render
@@ -126,7 +125,6 @@ def invite(
         return _failed(request, state, admin, exc, values)
 
     logger.info("invitation created", extra={"team_uid": admin.team_uid, "role": role})
-    base = state.settings.public_url or str(request.base_url).rstrip("/")
     context = admin_context(
         state,
         admin,
@@ -135,7 +133,7 @@ def invite(
         role=role,
         expires_at=expires_at,
         team_uid=admin.team_uid,
-        link=f"{base.rstrip('/')}/join?{urlencode({'token': token})}",
+        link=public_url(request) + invitations.join_path(token),
     )
     return render(request, "admin_invited.html", context)
 

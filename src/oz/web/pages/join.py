@@ -25,6 +25,7 @@ from oz.identity.invitations import (
     OpenInvitation,
     accept_as_new_user,
     accept_invitation,
+    join_path,
     open_invitation,
 )
 from oz.server.deps import State
@@ -86,7 +87,7 @@ def _page(
         "invitation": invitation,
         "token": token,
         "has_account": has_account,
-        "sign_in_link": "/sign-in?" + urlencode({"next": "/join?" + urlencode({"token": token})}),
+        "sign_in_link": "/sign-in?" + urlencode({"next": join_path(token)}),
         "min_length": MIN_LENGTH,
         "values": values or {},
         "errors": errors or {},
