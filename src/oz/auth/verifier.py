@@ -20,7 +20,7 @@ from oz.clock import utcnow
 from oz.db.engine import Database
 from oz.db.models import ApiKey, CloudAgent, Team, User
 from oz.errors import AuthenticationRequired, UpstreamUnavailable
-from oz.identity.teams import teams_of
+from oz.identity.teams import team_refs_of
 from oz.principal import Principal, TeamRef
 
 BEARER = "bearer"
@@ -258,6 +258,6 @@ class KeyVerifier:
                 display_name=user.display_name,
                 email=user.email,
                 key_uid=key.uid,
-                teams=tuple(TeamRef(team.uid, team.name) for team in teams_of(session, user.uid)),
+                teams=team_refs_of(session, user.uid),
             )
             return principal, key.expires_at, revocation_epoch

@@ -9,7 +9,7 @@ from oz.auth.revocations import announce_after_commit, announce_membership_chang
 from oz.clock import utcnow
 from oz.db.models import ApiKey, CloudAgent, Membership, Team, User
 from oz.errors import InvalidRequest, NotAuthorized, ResourceNotFound
-from oz.principal import Principal
+from oz.principal import Principal, TeamRef
 
 ROLES = ("owner", "admin", "member")
 DEFAULT_AGENT_NAME = "Default Service Account"
@@ -104,6 +104,11 @@ def teams_of(session: Session, user_uid: str) -> list[Team]:
             .order_by(Membership.created_at, Team.uid)
         )
     )
+
+
+def team_refs_of(session: Session, user_uid: str) -> tuple[TeamRef, ...]:
+    """Return the uid and name of each of the user's teams, oldest membership first."""
+    return tuple(TeamRef(team.uid, team.name) for team in teams_of(session, user_uid))
 
 
 def team_uids_of(session: Session, principal: Principal) -> list[str]:

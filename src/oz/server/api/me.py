@@ -8,9 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from oz.db.engine import Database
-from oz.db.models import Team
-from oz.identity.teams import teams_of
-from oz.principal import Principal, TeamRef
+from oz.identity.teams import team_refs_of
+from oz.principal import TeamRef
 from oz.server.deps import CurrentPrincipal, server_state
 
 router = APIRouter(tags=["identity"])
@@ -19,11 +18,12 @@ router = APIRouter(tags=["identity"])
 @router.get("/me", summary="Describe the authenticated principal")
 async def whoami(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     # An API key's principal carries its teams from the verifier's lookup, so a request
-    # with a cached key needs neither the database nor the thread pool.
+    # with a cached key needs neither the database nor the thread pool. Only an `oz login`
+    # session, always a user's, comes without them.
     teams = principal.teams
     if teams is None:
         database = server_state(request).database
-        teams = await run_in_threadpool(_read_teams, database, principal)
+        teams = await run_in_threadpool(_read_teams, database, principal.uid)
     return {
         "uid": principal.uid,
         "type": principal.type,
@@ -35,12 +35,6 @@ async def whoami(principal: CurrentPrincipal, request: Request) -> dict[str, Any
     }
 
 
-def _read_teams(database: Database, principal: Principal) -> tuple[TeamRef, ...]:
+def _read_teams(database: Database, user_uid: str) -> tuple[TeamRef, ...]:
     with database.read() as session:
-        if principal.type == "service_account":
-            assert principal.team_uid is not None
-            team = session.get(Team, principal.team_uid)
-            found = [team] if team else []
-        else:
-            found = teams_of(session, principal.uid)
-        return tuple(TeamRef(team.uid, team.name) for team in found)
+        return team_refs_of(session, user_uid)
