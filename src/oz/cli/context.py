@@ -178,6 +178,11 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def team_query(team: str | None) -> str:
+    """Return the `?team=` query naming `team`, or nothing for the caller's first team."""
+    return f"?team={segment(team)}" if team else ""
+
+
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 

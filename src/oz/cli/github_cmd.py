@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from oz.cli.context import EXIT_USAGE, CliContext, CliError, is_interactive, segment
+from oz.cli.context import EXIT_USAGE, CliContext, CliError, is_interactive, segment, team_query
 from oz.cli.output import Column, emit_object, emit_rows, info, when
 
 ORG_COLUMNS: list[Column] = [
@@ -155,12 +155,8 @@ def disconnect_account(context: CliContext, _args: argparse.Namespace) -> int:
     return 0
 
 
-def _team_query(team: str | None) -> str:
-    return f"?team={segment(team)}" if team else ""
-
-
 def list_orgs(context: CliContext, args: argparse.Namespace) -> int:
-    document = context.call("GET", f"/github/orgs{_team_query(args.team)}")
+    document = context.call("GET", f"/github/orgs{team_query(args.team)}")
     if not document["app_configured"] and context.output_format == "pretty":
         info("This server has no GitHub App, so agent runs have no GitHub credentials.")
     emit_rows(
@@ -190,7 +186,7 @@ def enable_org(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def disable_org(context: CliContext, args: argparse.Namespace) -> int:
-    context.call("DELETE", f"/github/orgs/{segment(args.org)}{_team_query(args.team)}")
+    context.call("DELETE", f"/github/orgs/{segment(args.org)}{team_query(args.team)}")
     emit_object(
         context.output_format,
         {"org": args.org, "enabled": False},

@@ -11,6 +11,7 @@ from oz.cli.context import (
     CliError,
     confirm_unless_forced,
     segment,
+    team_query,
 )
 from oz.cli.output import Column, emit_object, emit_rows, when
 
@@ -97,10 +98,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     revoke.set_defaults(handler=revoke_invitation)
 
 
-def _team_query(team: str | None) -> str:
-    return f"?team={segment(team)}" if team else ""
-
-
 def _with_team(body: dict[str, Any], team: str | None) -> dict[str, Any]:
     return {**body, "team": team} if team else body
 
@@ -114,7 +111,7 @@ def _user(user: str) -> str:
 
 
 def list_members(context: CliContext, args: argparse.Namespace) -> int:
-    document = context.call("GET", f"/team/members{_team_query(args.team)}")
+    document = context.call("GET", f"/team/members{team_query(args.team)}")
     emit_rows(
         context.output_format,
         document["members"],
@@ -141,7 +138,7 @@ def remove_member(context: CliContext, args: argparse.Namespace) -> int:
         "Removing a member",
         f"Remove {args.user} from the team? Their personal keys stop acting in it.",
     )
-    context.call("DELETE", f"/team/members/{user}{_team_query(args.team)}")
+    context.call("DELETE", f"/team/members/{user}{team_query(args.team)}")
     emit_object(
         context.output_format,
         {"user": args.user, "removed": True},
@@ -169,7 +166,7 @@ def transfer_ownership(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def list_invitations(context: CliContext, args: argparse.Namespace) -> int:
-    document = context.call("GET", f"/team/invitations{_team_query(args.team)}")
+    document = context.call("GET", f"/team/invitations{team_query(args.team)}")
     emit_rows(
         context.output_format,
         document["invitations"],
@@ -202,7 +199,7 @@ def create_invitation(context: CliContext, args: argparse.Namespace) -> int:
 
 
 def revoke_invitation(context: CliContext, args: argparse.Namespace) -> int:
-    context.call("DELETE", f"/team/invitations/{segment(args.uid)}{_team_query(args.team)}")
+    context.call("DELETE", f"/team/invitations/{segment(args.uid)}{team_query(args.team)}")
     emit_object(
         context.output_format,
         {"uid": args.uid, "revoked": True},
